@@ -1,0 +1,1 @@
+"""Automatic call distributor: queue, counsellors, reservations, dispatch, bridging, wrap-up."""

@@ -1,0 +1,8 @@
+"""``helpline counsellors`` (placeholder; the ACD fills it)."""
+
+import click
+
+
+@click.group()
+def counsellors() -> None:
+    """Counsellors."""

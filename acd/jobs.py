@@ -1,0 +1,1 @@
+"""RQ jobs of the ACD (placeholder; the ACD fills it)."""

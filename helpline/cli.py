@@ -1,0 +1,138 @@
+"""The ``helpline`` command: serve, worker, demo, simulate, hours, counsellors, staffing, redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+
+import click
+
+from helpline.settings import ConfigError, Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """3018 helpline voice platform."""
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port (default $PORT, else 8000).")
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server's job
+@click.option("--workers", type=int, default=None, help="Gunicorn workers ($WEB_CONCURRENCY, 2).")
+def serve(port: int | None, host: str, workers: int | None) -> None:
+    """Run the web app under gunicorn."""
+    from helpline.runtime import resolve_redis_url
+
+    settings = _settings()
+    env = dict(os.environ)
+    env["REDIS_URL"] = resolve_redis_url(settings)  # workers share one server
+    metrics_dir = settings.data_dir / "prometheus" / str(os.getpid())
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    port = port or int(os.environ.get("PORT", "8000"))
+    workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    args = [
+        sys.executable, "-m", "gunicorn", "helpline.wsgi:app",
+        "--bind", f"{host}:{port}", "--workers", str(workers),
+        "--worker-class", "gthread", "--threads", "4",
+        "--timeout", "30", "--graceful-timeout", "10",
+        "--access-logfile", "-",
+    ]  # fmt: skip
+    os.execve(sys.executable, args, env)  # noqa: S606 - replace this process by gunicorn
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty (tests).")
+def worker(burst: bool) -> None:
+    """Run the RQ worker with its scheduler (dispatch, offers' timeouts, the periodic sweep)."""
+    from rq import Worker
+
+    from helpline.log import configure_logging
+    from helpline.runtime import get_runtime
+
+    configure_logging()
+    runtime = get_runtime()
+    _start_heartbeat(runtime)
+    try:
+        from acd import jobs
+
+        start = getattr(jobs, "start_periodic", None)
+        if start:
+            start(runtime)
+    except ImportError:  # pragma: no cover - the ACD always ships jobs
+        pass
+    Worker([runtime.queue], connection=runtime.rq_redis).work(
+        with_scheduler=True, burst=burst, logging_level="INFO"
+    )
+
+
+def _start_heartbeat(runtime: object) -> None:
+    from helpline.clock import to_ms
+    from helpline.runtime import Runtime
+
+    assert isinstance(runtime, Runtime)
+
+    def beat() -> None:
+        while True:
+            try:
+                now = to_ms(runtime.clock.now())
+                runtime.redis.set(runtime.keys.worker_heartbeat, now, ex=60)
+            except Exception:  # noqa: BLE001, S110 - next beat retries
+                pass
+            time.sleep(10)
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+
+
+@main.group()
+def redis() -> None:
+    """The embedded Redis server (used when REDIS_URL is unset)."""
+
+
+@redis.command("start")
+def redis_start() -> None:
+    """Start (or reuse) the embedded server and print its URL."""
+    from helpline.redis_server import ensure_embedded
+
+    click.echo(ensure_embedded(_settings().data_dir))
+
+
+@redis.command("stop")
+def redis_stop() -> None:
+    """Stop the embedded server."""
+    from helpline.redis_server import stop_embedded
+
+    click.echo("stopped" if stop_embedded(_settings().data_dir) else "not running")
+
+
+def _attach_subcommands() -> None:
+    """Area commands live with their area."""
+    from acd.cli import counsellors
+    from ivr.cli import hours
+
+    main.add_command(hours)
+    main.add_command(counsellors)
+    for module, name in (
+        ("staffing.cli", "staffing"),
+        ("simulator.cli", "simulate"),
+        ("helpline.demo", "demo"),
+    ):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ImportError:
+            continue
+        main.add_command(getattr(mod, name))
+
+
+_attach_subcommands()

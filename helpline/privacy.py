@@ -1,0 +1,16 @@
+"""Pseudonymisation: a keyed hash of a caller's number, never the number itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+
+
+def pseudonymise(secret_key: str, number: str | None) -> str:
+    """HMAC-SHA256 of the normalised number with the secret key; ``anonymous`` when absent."""
+    if not number:
+        return "anonymous"
+    normalised = unicodedata.normalize("NFKC", number).strip().replace(" ", "")
+    digest = hmac.new(secret_key.encode(), normalised.encode(), hashlib.sha256).hexdigest()
+    return f"h:{digest[:32]}"

@@ -1,0 +1,107 @@
+"""The running pieces one process needs: settings, config, Redis, clock, keys, Twilio, RQ.
+
+The web app holds one (``app.extensions["helpline"]``); CLI commands and RQ jobs get theirs
+from `get_runtime()`, built once per process from the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import redis
+from rq import Queue
+from twilio.rest import Client
+
+from helpline.clock import Clock, SystemClock
+from helpline.keys import Keys
+from helpline.settings import HelplineConfig, Settings, load_config
+from helpline.twilio_client import make_client
+
+QUEUE_NAME = "helpline"
+
+
+@dataclass
+class Runtime:
+    """Shared resources of one process."""
+
+    settings: Settings
+    config: HelplineConfig
+    redis: redis.Redis  # decode_responses=True: our own data
+    clock: Clock = field(default_factory=SystemClock)
+    twilio_override: Client | None = None
+    rq_is_async: bool = True
+
+    @cached_property
+    def keys(self) -> Keys:
+        """Key names for this helpline."""
+        return Keys(self.config.helpline.id)
+
+    @cached_property
+    def rq_redis(self) -> redis.Redis:
+        """A binary connection for RQ (it stores pickled/JSON bytes)."""
+        kwargs: dict[str, Any] = dict(self.redis.connection_pool.connection_kwargs)
+        kwargs["decode_responses"] = False
+        pool = self.redis.connection_pool.__class__(
+            connection_class=self.redis.connection_pool.connection_class, **kwargs
+        )
+        return redis.Redis(connection_pool=pool)
+
+    @cached_property
+    def queue(self) -> Queue:
+        """The RQ queue for ACD jobs."""
+        return Queue(QUEUE_NAME, connection=self.rq_redis, is_async=self.rq_is_async)
+
+    @property
+    def twilio(self) -> Client:
+        """The Twilio REST client (base URL from TWILIO_API_BASE_URL)."""
+        if self.twilio_override is not None:
+            return self.twilio_override
+        return self._twilio
+
+    @cached_property
+    def _twilio(self) -> Client:
+        s = self.settings
+        return make_client(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url)
+
+    def public_url(self, path: str) -> str:
+        """Absolute URL Twilio should call for ``path`` (PUBLIC_BASE_URL + path)."""
+        base = self.settings.public_base_url or "http://localhost:8000"
+        return base + path
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    """REDIS_URL, or the embedded server under the data folder (started if needed)."""
+    if settings.redis_url:
+        return settings.redis_url
+    from helpline.redis_server import ensure_embedded
+
+    return ensure_embedded(settings.data_dir)
+
+
+def build_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
+    """A runtime from the environment."""
+    settings = settings or Settings.from_env()
+    config = load_config(settings.config_path)
+    client = redis.Redis.from_url(
+        resolve_redis_url(settings), decode_responses=True, health_check_interval=30
+    )
+    return Runtime(settings=settings, config=config, redis=client, clock=clock or SystemClock())
+
+
+_current: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime (built from the environment on first use)."""
+    global _current  # noqa: PLW0603 - one per process by design
+    if _current is None:
+        _current = build_runtime()
+    return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install ``runtime`` as this process's (tests, the web app)."""
+    global _current  # noqa: PLW0603
+    _current = runtime
