@@ -43,6 +43,23 @@ class FrozenClock:
         self.current = when.astimezone(UTC)
 
 
+@dataclass
+class ScaledClock:
+    """Time running ``speed`` times faster than real time from ``origin`` (demo, simulations).
+
+    Every process given the same origin and speed tells the same time, so the web app, the
+    worker and the simulator agree on waits, offer timeouts and wrap-ups.
+    """
+
+    speed: float
+    origin: float  # epoch seconds at which simulated and real time coincide
+
+    def now(self) -> datetime:
+        """Simulated time, aware, in UTC."""
+        real = datetime.now(UTC).timestamp()
+        return datetime.fromtimestamp(self.origin + (real - self.origin) * self.speed, UTC)
+
+
 def to_ms(when: datetime) -> int:
     """Milliseconds since the epoch, the unit Lua scripts receive in ARGV."""
     return int(when.timestamp() * 1000)

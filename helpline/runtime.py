@@ -14,7 +14,7 @@ import redis
 from rq import Queue
 from twilio.rest import Client
 
-from helpline.clock import Clock, SystemClock
+from helpline.clock import Clock, ScaledClock, SystemClock
 from helpline.keys import Keys
 from helpline.settings import HelplineConfig, Settings, load_config
 from helpline.twilio_client import make_client
@@ -87,7 +87,10 @@ def build_runtime(settings: Settings | None = None, clock: Clock | None = None) 
     client = redis.Redis.from_url(
         resolve_redis_url(settings), decode_responses=True, health_check_interval=30
     )
-    return Runtime(settings=settings, config=config, redis=client, clock=clock or SystemClock())
+    if clock is None:
+        speed = settings.clock_speed
+        clock = ScaledClock(speed, settings.clock_origin) if speed != 1.0 else SystemClock()
+    return Runtime(settings=settings, config=config, redis=client, clock=clock)
 
 
 _current: Runtime | None = None

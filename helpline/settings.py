@@ -242,6 +242,8 @@ class Settings:
     secret_key: str
     config_path: str | None
     data_dir: Path
+    clock_speed: float = 1.0  # HELPLINE_CLOCK_SPEED (demo and test only)
+    clock_origin: float = 0.0  # HELPLINE_CLOCK_ORIGIN, epoch seconds
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: str | None = None) -> Settings:
@@ -266,6 +268,7 @@ class Settings:
         for name, url in (("TWILIO_API_BASE_URL", base), ("PUBLIC_BASE_URL", public)):
             if url and not re.match(r"^https?://[^\s/]+", url):
                 raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+        speed, origin = _clock(env, relaxed)
         if mode == "production" and not public:
             raise ConfigError("refusing to start: PUBLIC_BASE_URL must be set in production")
         return cls(
@@ -278,4 +281,23 @@ class Settings:
             secret_key=secret or f"{mode}-secret-key-not-for-production",
             config_path=env.get("HELPLINE_CONFIG") or None,
             data_dir=Path(env.get("HELPLINE_DATA_DIR", "var")).resolve(),
+            clock_speed=speed,
+            clock_origin=origin,
         )
+
+
+def _clock(env: Mapping[str, str], relaxed: bool) -> tuple[float, float]:
+    """HELPLINE_CLOCK_SPEED / HELPLINE_CLOCK_ORIGIN: a faster clock, never in production."""
+    raw_speed = env.get("HELPLINE_CLOCK_SPEED", "")
+    if not raw_speed:
+        return 1.0, 0.0
+    if not relaxed:
+        raise ConfigError("HELPLINE_CLOCK_SPEED is for the demo and tests only")
+    try:
+        speed = float(raw_speed)
+        origin = float(env.get("HELPLINE_CLOCK_ORIGIN", "0"))
+    except ValueError as exc:
+        raise ConfigError("HELPLINE_CLOCK_SPEED and HELPLINE_CLOCK_ORIGIN must be numbers") from exc
+    if not 0 < speed <= 1000:
+        raise ConfigError("HELPLINE_CLOCK_SPEED must be in (0, 1000]")
+    return speed, origin
