@@ -84,3 +84,20 @@ def test_metrics_expose_calls_per_platform_and_outcome(client, runtime) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'helpline_calls_total{outcome="answered",platform="instagram"} 3.0' in text
     assert 'helpline_webhook_requests_total{route="/healthz",status="200"}' in text
+
+
+def test_scaled_clock_is_refused_in_production_and_shared_by_origin() -> None:
+    """A sped-up clock exists for the demo only; two processes with one origin agree."""
+    env = {"TWILIO_AUTH_TOKEN": "t" * 32, "SECRET_KEY": "s" * 32, "PUBLIC_BASE_URL": "https://x.fr"}
+    with pytest.raises(ConfigError, match="demo and tests only"):
+        Settings.from_env({**env, "HELPLINE_CLOCK_SPEED": "10"})
+    s = Settings.from_env({"HELPLINE_CLOCK_SPEED": "10", "HELPLINE_CLOCK_ORIGIN": "1000"}, "demo")
+    assert (s.clock_speed, s.clock_origin) == (10.0, 1000.0)
+    from helpline.clock import ScaledClock
+
+    a, b = ScaledClock(10, 1000.0).now(), ScaledClock(10, 1000.0).now()
+    assert abs((b - a).total_seconds()) < 1.0
+    # Far from its origin the scaled clock runs ahead of real time.
+    from datetime import UTC, datetime
+
+    assert a > datetime.now(UTC)
