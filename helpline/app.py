@@ -35,10 +35,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from acd.views import bp as acd_bp
+    from console.views import bp as console_bp
     from ivr.views import bp as ivr_bp
 
     app.register_blueprint(ivr_bp)
     app.register_blueprint(acd_bp)
+    app.register_blueprint(console_bp)
     _register_ops(app, runtime)
     return app
 

@@ -119,10 +119,12 @@ def redis_stop() -> None:
 def _attach_subcommands() -> None:
     """Area commands live with their area."""
     from acd.cli import counsellors
+    from console.cli import users
     from ivr.cli import hours
 
     main.add_command(hours)
     main.add_command(counsellors)
+    main.add_command(users)
     for module, name in (
         ("staffing.cli", "staffing"),
         ("simulator.cli", "simulate"),

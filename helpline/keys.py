@@ -8,24 +8,34 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``call:<CallSid>``           | hash   | ivr (record), acd (outcome)| ``privacy.call_record_ttl`` from config |
 | ``hours:exceptions``         | hash   | ivr.hours_store (CLI, dashboard) | none; cleared by ``hours clear``   |
 | ``hours:seq``                | string | ivr.hours_store           | none (id counter)                       |
-| ``acd:queue:<skill>``        | zset   | acd Lua; CallSid scored by order key (ms, lower first) | while waiting |
+| ``acd:queue:<skill>:<lang>`` | zset   | acd Lua; CallSid scored by order key (ms, lower first); one per pool (skill × language) | while waiting, not offered |
 | ``acd:queue:any``            | zset   | acd Lua; callers whose skill was relaxed | while waiting            |
 | ``acd:relax``                | zset   | acd Lua; CallSid scored by time its skill relaxes (ms) | while waiting |
 | ``acd:waiting``              | zset   | acd Lua; every waiting CallSid by enqueue time (ms) | while waiting    |
+| ``acd:order``                | zset   | acd Lua; every waiting CallSid (offered too) by order key (ms): positions | while waiting |
 | ``acd:caller:<CallSid>``     | hash   | acd Lua; waiting caller (platform, skill, priority…) | until outcome + TTL |
 | ``acd:counsellors``          | set    | acd Lua; ids of known counsellors | none                            |
 | ``acd:counsellor:<id>``      | hash   | acd Lua; profile and state | none                                   |
-| ``acd:idle:<skill>``         | zset   | acd Lua; available counsellor ids by idle-since (ms) | while available |
+| ``acd:idle:<skill>:<lang>``  | zset   | acd Lua; available counsellor ids by idle-since (ms), one per pool | while available |
+| ``acd:idle:any``             | zset   | acd Lua; every available counsellor id by idle-since (ms) | while available |
+| ``acd:states``               | hash   | acd Lua; logged-in (not offline) counsellor id → state | while logged in |
 | ``acd:reservation:<rid>``    | hash   | acd Lua; pending or accepted offer | TTL after it ends              |
 | ``acd:offers``               | zset   | acd Lua; open reservation ids by expiry (ms) | while open           |
 | ``acd:wrapups``              | zset   | acd Lua; counsellor ids by wrap-up end (ms) | while in wrap-up      |
 | ``acd:seq``                  | string | acd Lua; reservation id counter | none                              |
 | ``acd:handle_times``         | list   | acd Lua; recent handle times (s), capped | none                      |
-| ``acd:twilio_queue_sid``     | string | acd (first waitUrl request) | none                                  |
+| ``acd:twilio_queue_sid``     | string | acd.views (every waitUrl request) | none                                  |
+| ``acd:dispatch_pending``     | string | acd.jobs.request_dispatch; deleted when the dispatch job starts | 10 s |
+| ``acd:announced:<CallSid>``  | string | acd.views (waitUrl); last announcement slot (QueueTime // announce_every) | max_wait + 1 h |
+| ``acd:offer_seq:<rid>``      | zset   | acd.views (offer status callbacks); counsellor leg CallSid → highest SequenceNumber seen | 1 day |
 | ``events``                   | stream | every transition (acd, ivr); capped with MAXLEN ~ | capped          |
 | ``worker:heartbeat``         | string | the RQ worker process (ms) | 60 s                                   |
 | ``announcement``             | string | duty managers; played to waiting callers | optional expiry         |
 | ``stats:calls``              | hash   | outcome recording; ``<platform>:<outcome>`` → count | none          |
+| ``console:users``            | set    | console.users (CLI); logins of console users | none                  |
+| ``console:user:<login>``     | hash   | console.users (CLI); role, password hash, counsellor id, disabled, epoch | none |
+| ``console:session:<hash>``   | hash   | console.auth at login; login, epoch (key = SHA-256 of the cookie's token) | 12 h |
+| ``console:login_failures:<login>`` | zset | console.auth (Lua); attempts since the last success, by time (ms) | 15 min |
 """
 
 # ruff: noqa: E501 - the key table reads best unwrapped
@@ -61,9 +71,15 @@ class Keys:
         return f"{self.prefix}hours:seq"
 
     # acd
-    def queue(self, skill: str) -> str:
-        """Waiting callers needing ``skill`` (``any`` once relaxed), by order key."""
-        return f"{self.prefix}acd:queue:{skill}"
+    def queue(self, skill: str, language: str | None = None) -> str:
+        """Waiting callers needing ``skill`` (and ``language``; ``any`` once relaxed), by order key."""
+        pool = skill if language is None else f"{skill}:{language}"
+        return f"{self.prefix}acd:queue:{pool}"
+
+    @property
+    def order(self) -> str:
+        """Every waiting caller (being offered too) by order key: ACD positions."""
+        return f"{self.prefix}acd:order"
 
     @property
     def relax(self) -> str:
@@ -88,9 +104,15 @@ class Keys:
         """A counsellor's profile and state."""
         return f"{self.prefix}acd:counsellor:{counsellor_id}"
 
-    def idle(self, skill: str) -> str:
-        """Available counsellors having ``skill`` by idle-since."""
-        return f"{self.prefix}acd:idle:{skill}"
+    def idle(self, skill: str, language: str | None = None) -> str:
+        """Available counsellors having ``skill`` (and ``language``; ``any``: all) by idle-since."""
+        pool = skill if language is None else f"{skill}:{language}"
+        return f"{self.prefix}acd:idle:{pool}"
+
+    @property
+    def states(self) -> str:
+        """Logged-in (not offline) counsellors: id → state."""
+        return f"{self.prefix}acd:states"
 
     def reservation(self, reservation_id: str) -> str:
         """One offer of a caller to a counsellor."""
@@ -121,6 +143,19 @@ class Keys:
         """The QueueSid Twilio gave the helpline's queue."""
         return f"{self.prefix}acd:twilio_queue_sid"
 
+    @property
+    def dispatch_pending(self) -> str:
+        """Set while a dispatch job is pending: later requests share it."""
+        return f"{self.prefix}acd:dispatch_pending"
+
+    def announced(self, call_sid: str) -> str:
+        """The waiting caller's last announcement slot (their QueueTime // announce_every)."""
+        return f"{self.prefix}acd:announced:{call_sid}"
+
+    def offer_seq(self, reservation_id: str) -> str:
+        """Highest status-callback SequenceNumber seen per counsellor leg of an offer."""
+        return f"{self.prefix}acd:offer_seq:{reservation_id}"
+
     # shared
     @property
     def events(self) -> str:
@@ -141,3 +176,21 @@ class Keys:
     def announcement(self) -> str:
         """Temporary announcement for waiting callers."""
         return f"{self.prefix}announcement"
+
+    # console
+    @property
+    def console_users(self) -> str:
+        """Logins of the console's users (counsellors and duty managers)."""
+        return f"{self.prefix}console:users"
+
+    def console_user(self, login: str) -> str:
+        """One console user: role, password hash, counsellor id, disabled, session epoch."""
+        return f"{self.prefix}console:user:{login}"
+
+    def console_session(self, token_hash: str) -> str:
+        """One console login session, named by the SHA-256 of the token its cookie holds."""
+        return f"{self.prefix}console:session:{token_hash}"
+
+    def console_login_failures(self, login: str) -> str:
+        """Login attempts for ``login`` since its last success, by time (ms), for throttling."""
+        return f"{self.prefix}console:login_failures:{login}"

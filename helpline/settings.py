@@ -244,6 +244,10 @@ class Settings:
     data_dir: Path
     clock_speed: float = 1.0  # HELPLINE_CLOCK_SPEED (demo and test only)
     clock_origin: float = 0.0  # HELPLINE_CLOCK_ORIGIN, epoch seconds
+    # Browser softphone (console): optional; the token endpoint answers 503 without the key.
+    twilio_api_key_sid: str | None = None  # TWILIO_API_KEY_SID (SK…)
+    twilio_api_key_secret: str | None = None  # TWILIO_API_KEY_SECRET
+    twilio_twiml_app_sid: str | None = None  # TWILIO_TWIML_APP_SID (AP…), outgoing calls
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: str | None = None) -> Settings:
@@ -283,6 +287,7 @@ class Settings:
             data_dir=Path(env.get("HELPLINE_DATA_DIR", "var")).resolve(),
             clock_speed=speed,
             clock_origin=origin,
+            **_softphone(env),
         )
 
 
@@ -301,3 +306,17 @@ def _clock(env: Mapping[str, str], relaxed: bool) -> tuple[float, float]:
     if not 0 < speed <= 1000:
         raise ConfigError("HELPLINE_CLOCK_SPEED must be in (0, 1000]")
     return speed, origin
+
+
+def _softphone(env: Mapping[str, str]) -> dict[str, str | None]:
+    """TWILIO_API_KEY_SID / _SECRET / TWILIO_TWIML_APP_SID: optional, but whole and well formed."""
+    sid = env.get("TWILIO_API_KEY_SID") or None
+    secret = env.get("TWILIO_API_KEY_SECRET") or None
+    app = env.get("TWILIO_TWIML_APP_SID") or None
+    if bool(sid) != bool(secret):
+        raise ConfigError("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together: set both")
+    if sid and not re.fullmatch(r"SK[0-9a-fA-F]{32}", sid):
+        raise ConfigError("TWILIO_API_KEY_SID must look like SK followed by 32 hex digits")
+    if app and not re.fullmatch(r"AP[0-9a-fA-F]{32}", app):
+        raise ConfigError("TWILIO_TWIML_APP_SID must look like AP followed by 32 hex digits")
+    return {"twilio_api_key_sid": sid, "twilio_api_key_secret": secret, "twilio_twiml_app_sid": app}
