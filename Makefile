@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/helpline demo
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
