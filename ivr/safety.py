@@ -1,0 +1,81 @@
+"""Never an application error: any exception in a voice route becomes safe TwiML.
+
+Twilio plays "an application error has occurred" and hangs up on a 4xx/5xx or on a document it
+cannot read. `register_voice_error_handler` gives a blueprint a handler that answers 200 with a
+short apology, the alternatives (chat, website, 17/112, 119), then either a ``<Redirect>`` to
+``/voice/rejoin`` (back to the queue when possible) or ``<Hangup/>``. It logs the exception with
+the CallSid, never the payload. It touches no Redis (Redis may be what failed), and if even the
+templates fail, a constant document is sent.
+
+The redirect is left out when it could loop or make no sense: no usable CallSid, the error came
+from ``/voice/rejoin`` or ``/voice/fallback`` themselves, a status callback, or a leg Twilio
+placed (``Direction`` outbound: a counsellor), who only hears the apology.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from helpline.log import get_logger
+from ivr.prompts import prompt
+from ivr.twilio_form import CALL_SID
+from ivr.twiml import REJOIN_PATH, twiml
+
+log = get_logger("ivr.safety")
+
+NO_REDIRECT = frozenset({"ivr.rejoin", "ivr.fallback", "ivr.status"})
+MINIMAL = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Response>'
+    '<Say language="fr-FR">Désolé, nous rencontrons un problème technique. En cas de danger '
+    "immédiat, appelez le 17 ou le 112. Si un enfant est en danger, appelez le 119.</Say>"
+    "<Hangup/></Response>\n"
+)
+
+
+def register_voice_error_handler(bp: Blueprint) -> None:
+    """Answer safe TwiML (200) for any exception raised by ``bp``'s views."""
+    bp.register_error_handler(Exception, voice_error)
+
+
+def voice_error(exc: Exception) -> Response:
+    """The error handler: log with the CallSid, answer safe TwiML."""
+    call_sid = _form_value("CallSid")
+    call_sid = call_sid if CALL_SID.match(call_sid) else ""
+    log.exception(
+        "voice_error",
+        call=call_sid or None,
+        route=request.endpoint,
+        error=type(exc).__name__,
+    )
+    outbound = _form_value("Direction").lower().startswith("outbound")
+    rejoin = bool(call_sid) and request.endpoint not in NO_REDIRECT and not outbound
+    return safe_twiml(rejoin=rejoin, counsellor=outbound)
+
+
+def safe_twiml(*, rejoin: bool, counsellor: bool = False) -> Response:
+    """Apology and alternatives, then back to the queue (``rejoin``) or hang up."""
+    try:
+        runtime = current_app.extensions["helpline"]
+        config = runtime.config
+        language = config.helpline.default_language
+        ids = ["ivr.apology"] if counsellor else ["ivr.apology", "ivr.alternatives"]
+        if not rejoin and not counsellor:
+            ids.append("ivr.goodbye")
+        body = render_template(
+            "safe.xml",
+            lines=[prompt(config, language, i) for i in ids],
+            redirect_url=runtime.public_url(REJOIN_PATH) if rejoin else None,
+        )
+    except Exception:  # the last resort must not fail (logged with its traceback)
+        log.exception("safe_twiml_failed")
+        body = MINIMAL
+    return twiml(body)
+
+
+def _form_value(name: str) -> str:
+    """A form field, or "" when the form itself cannot be read (too large, malformed)."""
+    try:
+        value = request.form.get(name, "")
+    except Exception:  # noqa: BLE001 - the form may be the very thing that failed
+        return ""
+    return value[:64] if isinstance(value, str) else ""
