@@ -20,6 +20,7 @@ from helpline.settings import HelplineConfig, Settings, load_config
 from helpline.twilio_client import make_client
 
 QUEUE_NAME = "helpline"
+REDIS_TIMEOUT = 2.0  # seconds
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Runtime:
         """A binary connection for RQ (it stores pickled/JSON bytes)."""
         kwargs: dict[str, Any] = dict(self.redis.connection_pool.connection_kwargs)
         kwargs["decode_responses"] = False
+        kwargs["socket_timeout"] = None  # RQ blocks on its queues for long periods
         pool = self.redis.connection_pool.__class__(
             connection_class=self.redis.connection_pool.connection_class, **kwargs
         )
@@ -84,8 +86,14 @@ def build_runtime(settings: Settings | None = None, clock: Clock | None = None) 
     """A runtime from the environment."""
     settings = settings or Settings.from_env()
     config = load_config(settings.config_path)
+    # Short timeouts: a webhook must answer (safe TwiML) well within Twilio's 15 s even when
+    # Redis is unreachable. Blocking reads (RQ, live views) use their own connections.
     client = redis.Redis.from_url(
-        resolve_redis_url(settings), decode_responses=True, health_check_interval=30
+        resolve_redis_url(settings),
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=REDIS_TIMEOUT,
+        socket_connect_timeout=REDIS_TIMEOUT,
     )
     if clock is None:
         speed = settings.clock_speed
