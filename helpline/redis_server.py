@@ -57,6 +57,7 @@ def _server_args(data_dir: Path, socket_path: Path) -> list[str]:
 
 def ensure_embedded(data_dir: Path, timeout: float = 10.0) -> str:
     """Start or reuse the embedded server under ``data_dir``; return its URL."""
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     socket_path = data_dir / SOCKET_NAME
     if len(str(socket_path)) > 100:
@@ -105,6 +106,7 @@ class PrivateRedis:
     """A redis-server child process on a private socket (tests, benchmarks, the demo)."""
 
     def __init__(self, directory: Path) -> None:
+        directory = directory.resolve()  # redis-server chdirs to --dir before binding the socket
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.socket_path = directory / SOCKET_NAME
