@@ -1,4 +1,4 @@
-"""The ACD's entry points for the voice flow (contract; the ACD implements them).
+"""The ACD's entry points for the voice flow.
 
 These are the only ACD functions `ivr/` calls:
 
@@ -15,21 +15,24 @@ These are the only ACD functions `ivr/` calls:
 
 from __future__ import annotations
 
+from acd.model import EnqueueResult, GoneResult, Outcome, WaitingCaller
+from acd.store import Acd
 from helpline.runtime import Runtime
-
-from acd.model import EnqueueResult, Outcome, WaitingCaller
 
 
 def enqueue(runtime: Runtime, caller: WaitingCaller) -> EnqueueResult:
     """Put ``caller`` in the ACD queue, or overflow them."""
-    raise NotImplementedError("the ACD implements enqueue")
+    return Acd(runtime).enqueue(caller)
 
 
-def caller_gone(runtime: Runtime, call_sid: str) -> None:
-    """The caller hung up or the call ended: leave the queue, record abandoned if no outcome."""
-    raise NotImplementedError("the ACD implements caller_gone")
+def caller_gone(runtime: Runtime, call_sid: str) -> GoneResult:
+    """The caller hung up or the call ended: leave the queue, record abandoned if no outcome.
+
+    Returns what happened; a pending offer that was ended is named so that the edge can cancel
+    the counsellor's ringing leg (``acd.jobs`` does it when given the result)."""
+    return Acd(runtime).caller_gone(call_sid)
 
 
 def record_outcome(runtime: Runtime, call_sid: str, outcome: Outcome, **fields: object) -> bool:
     """Set the call's single outcome; False if it already had one."""
-    raise NotImplementedError("the ACD implements record_outcome")
+    return Acd(runtime).record_outcome(call_sid, outcome, **fields)

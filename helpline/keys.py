@@ -8,7 +8,7 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``call:<CallSid>``           | hash   | ivr (record), acd (outcome)| ``privacy.call_record_ttl`` from config |
 | ``hours:exceptions``         | hash   | ivr.hours_store (CLI, dashboard) | none; cleared by ``hours clear``   |
 | ``hours:seq``                | string | ivr.hours_store           | none (id counter)                       |
-| ``acd:queue:<skill>:<lang>`` | zset   | acd Lua; CallSid scored by order key (ms, lower first); one per pool (skill × language) | while waiting, not offered |
+| ``acd:queue:<skill>:<lang>`` | zset   | acd Lua; CallSid scored by order key (ms, lower first); one per pool (skill and language) | while waiting, not offered |
 | ``acd:queue:any``            | zset   | acd Lua; callers whose skill was relaxed | while waiting            |
 | ``acd:relax``                | zset   | acd Lua; CallSid scored by time its skill relaxes (ms) | while waiting |
 | ``acd:waiting``              | zset   | acd Lua; every waiting CallSid by enqueue time (ms) | while waiting    |
@@ -36,6 +36,17 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``console:user:<login>``     | hash   | console.users (CLI); role, password hash, counsellor id, disabled, epoch | none |
 | ``console:session:<hash>``   | hash   | console.auth at login; login, epoch (key = SHA-256 of the cookie's token) | 12 h |
 | ``console:login_failures:<login>`` | zset | console.auth (Lua); attempts since the last success, by time (ms) | 15 min |
+| ``partners:keys``           | set    | partners.apikeys (CLI, Lua); ids of every partner API key ever issued | none |
+| ``partners:key:<key id>``   | hash   | partners.apikeys (CLI, Lua); platform, SHA-256 of the key, label, created/expires/revoked (ms), last use | none (kept revoked, for the audit) |
+| ``partners:rate:<scope>``   | zset   | partners.limits (Lua); sliding window of one limit (tokens, calls, figures per platform or per hashed client), unique member -> ms | the window |
+| ``partners:active:<platform>`` | zset | partners.limits (Lua); CallSids of the platform's calls in progress, by start (ms) | entries pruned after ``partners.stale_call`` |
+| ``partners:tag_mismatches`` | hash   | partners.identity.count_mismatch; platform -> calls whose claimed tag contradicted their token | none |
+| ``partners:refused``        | hash   | partners.limits (Lua); ``<platform>:<reason>`` -> calls refused by a limit | none || ``audit``                   | stream | dashboard (every duty manager's action, Lua or XADD): at, who, action, target, before/after JSON | ``dashboard.audit_retention_days`` (dashboard.jobs) |
+| ``acd:overrides``           | hash   | dashboard (Lua, audited); runtime overrides of ``[acd]``: ``max_waiting``, ``max_wait``, ``priority.platform.<tag>``; to be read by the ACD | none; cleared field by field |
+| ``roster:<YYYY-MM-DD>``     | hash   | dashboard; shift id -> JSON (counsellor, start, end: local HH:MM) of that local day | until the day + ``dashboard.retention_days`` |
+| ``roster:seq``              | string | dashboard; shift id counter | none |
+| ``forecast:<YYYY-MM-DD>``   | hash   | dashboard (planner); local ``HH:MM`` half-hour -> JSON (calls, aht) typed by a manager | until the day + ``dashboard.retention_days`` |
+| ``retention:last``          | string | dashboard.jobs; JSON summary of the last retention run | none |
 """
 
 # ruff: noqa: E501 - the key table reads best unwrapped
@@ -194,3 +205,60 @@ class Keys:
     def console_login_failures(self, login: str) -> str:
         """Login attempts for ``login`` since its last success, by time (ms), for throttling."""
         return f"{self.prefix}console:login_failures:{login}"
+
+    # partners (platform API, call page)
+    @property
+    def partner_keys(self) -> str:
+        """Ids of every partner API key ever issued (revoked ones included)."""
+        return f"{self.prefix}partners:keys"
+
+    def partner_key(self, key_id: str) -> str:
+        """One partner API key: platform, SHA-256 of the secret, label, times."""
+        return f"{self.prefix}partners:key:{key_id}"
+
+    def partner_rate(self, scope: str) -> str:
+        """Sliding window of one rate limit (``tokens:<platform>``, ``client:<hash>``, …)."""
+        return f"{self.prefix}partners:rate:{scope}"
+
+    def partner_active(self, platform: str) -> str:
+        """CallSids of one platform's calls in progress, by start time (ms)."""
+        return f"{self.prefix}partners:active:{platform}"
+
+    @property
+    def partner_tag_mismatches(self) -> str:
+        """Per platform, calls whose claimed tag contradicted their token's identity."""
+        return f"{self.prefix}partners:tag_mismatches"
+
+    @property
+    def partner_refused(self) -> str:
+        """Calls refused by a partner limit, per ``<platform>:<reason>``."""
+        return f"{self.prefix}partners:refused"
+
+    # dashboard (duty managers)
+    @property
+    def audit(self) -> str:
+        """Every duty manager's action: who, what, when, before and after."""
+        return f"{self.prefix}audit"
+
+    @property
+    def acd_overrides(self) -> str:
+        """Runtime overrides of ``[acd]`` set from the dashboard (limits, platform priority)."""
+        return f"{self.prefix}acd:overrides"
+
+    def roster(self, day: str) -> str:
+        """Counsellors' shifts of one local day (``YYYY-MM-DD``)."""
+        return f"{self.prefix}roster:{day}"
+
+    @property
+    def roster_seq(self) -> str:
+        """Counter for shift ids."""
+        return f"{self.prefix}roster:seq"
+
+    def forecast(self, day: str) -> str:
+        """A manager's forecast (calls, AHT) per half-hour of one local day (``YYYY-MM-DD``)."""
+        return f"{self.prefix}forecast:{day}"
+
+    @property
+    def retention_last(self) -> str:
+        """What the last retention run did (JSON)."""
+        return f"{self.prefix}retention:last"

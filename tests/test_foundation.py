@@ -21,6 +21,20 @@ def test_key_names_are_pinned_and_share_the_helpline_hash_tag() -> None:
     assert k.events == "hl:{3018}:events"
     assert k.stats_calls == "hl:{3018}:stats:calls"
     assert k.worker_heartbeat == "hl:{3018}:worker:heartbeat"
+    assert k.queue("lawyer", "en") == "hl:{3018}:acd:queue:lawyer:en"
+    assert k.queue("any") == "hl:{3018}:acd:queue:any"
+    assert k.idle("digital", "fr") == "hl:{3018}:acd:idle:digital:fr"
+    assert k.idle("any") == "hl:{3018}:acd:idle:any"
+    assert k.order == "hl:{3018}:acd:order"
+    assert k.states == "hl:{3018}:acd:states"
+    assert k.relax == "hl:{3018}:acd:relax"
+    assert k.waiting == "hl:{3018}:acd:waiting"
+    assert k.offers == "hl:{3018}:acd:offers"
+    assert k.wrapups == "hl:{3018}:acd:wrapups"
+    assert k.seq == "hl:{3018}:acd:seq"
+    assert k.handle_times == "hl:{3018}:acd:handle_times"
+    assert k.caller("CA1") == "hl:{3018}:acd:caller:CA1"
+    assert k.counsellors == "hl:{3018}:acd:counsellors"
 
 
 def test_production_refuses_to_start_without_secrets() -> None:

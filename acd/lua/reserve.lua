@@ -1,0 +1,91 @@
+-- reserve.lua: atomically offer the best waiting caller to the best available counsellor.
+-- KEYS[1..C]  the common ACD keys (lib.lua)
+-- KEYS[C+1]   acd:seq, the reservation id counter
+-- KEYS[C+2]   acd:caller:<CallSid> hash of the candidate caller      (absent on a first try)
+-- KEYS[C+3]   acd:counsellor:<id> hash of the candidate counsellor   (absent on a first try)
+-- KEYS[C+4]   acd:reservation:<rid> hash to create                   (absent on a first try)
+-- ARGV[1..2]  now (ms), settings JSON (lib.lua)
+-- ARGV[3] candidate CallSid   ARGV[4] candidate counsellor id   ARGV[5] reservation id
+-- Returns nil (nobody to reserve)
+--       | {"retry", CallSid, counsellor id, reservation id}: call again with their keys
+--       | {"ok", rid, field, value, ...}: the reservation created
+--
+-- Every key a script touches comes through KEYS, but which caller and counsellor hashes are
+-- needed is only known once the choice is made. So the script makes the choice and commits it
+-- only when the caller passed exactly those hashes; otherwise it answers the choice (with a
+-- fresh reservation id, taken only when there is a pair) and the Python side calls again with
+-- them. Between two calls the choice may change (another dispatcher); the script re-decides
+-- every time, so a commit is always the current best pair. Nothing is written on a "retry"
+-- but skill relaxations and the id counter.
+--
+-- Selection (acd/routing.py select_pair): every pool whose idle zset is not empty offers the
+-- head of its queue (lowest order key, ties by CallSid); so does the "any" queue of relaxed
+-- callers if anyone at all is available. The lowest of those heads is the caller; the head of
+-- the matching idle zset (lowest idle-since, ties by id) is the counsellor. That is the best
+-- caller some available counsellor can take, then the longest idle who can take them:
+-- O(P log n) for P pools and n waiting callers.
+
+local K_SEQ = KEYS[C + 1]
+relax_due()
+
+local best_sid, best_order, best_idle
+local function consider(queue, idle)
+  if redis.call('ZCARD', idle) == 0 then return end
+  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+  if #head == 0 then return end
+  local order = tonumber(head[2])
+  if best_sid == nil or order < best_order or (order == best_order and head[1] < best_sid) then
+    best_sid, best_order, best_idle = head[1], order, idle
+  end
+end
+for i = 1, P do consider(queue_key(i), idle_key(i)) end
+consider(K_QUEUE_ANY, K_IDLE_ANY)
+if best_sid == nil then return nil end
+local cid = redis.call('ZRANGE', best_idle, 0, 0)[1]
+
+if #KEYS < C + 4 or ARGV[3] ~= best_sid or ARGV[4] ~= cid then
+  local rid = ARGV[5]
+  if rid == '' then rid = tostring(redis.call('INCR', K_SEQ)) end
+  return {'retry', best_sid, cid, rid}
+end
+local caller_key, counsellor_key, res_key, rid = KEYS[C + 2], KEYS[C + 3], KEYS[C + 4], ARGV[5]
+
+-- Indexes and records disagree only after a bug or a hand edit: repair, then let the caller
+-- try again rather than block the queue behind one bad entry.
+local h = hgetall(caller_key)
+if h.state ~= 'waiting' then
+  for i = 1, P do redis.call('ZREM', queue_key(i), best_sid) end
+  redis.call('ZREM', K_QUEUE_ANY, best_sid)
+  redis.call('ZREM', K_RELAX, best_sid)
+  event('repaired', 'call', best_sid, 'state', h.state or 'missing')
+  return {'retry', '', '', ARGV[5]}
+end
+local c = hgetall(counsellor_key)
+if c.state ~= 'available' then
+  place_idle(counsellor_key, cid, false)
+  event('repaired', 'counsellor', cid, 'state', c.state or 'missing')
+  return {'retry', '', '', ARGV[5]}
+end
+if redis.call('EXISTS', res_key) == 1 then
+  return redis.error_reply('reservation ' .. rid .. ' already exists')
+end
+
+local expires = NOW + (CFG.offer_timeout + CFG.offer_grace) * 1000
+local wait = secs(tonumber(h.enqueued_at), NOW)
+unqueue_caller(best_sid, h)
+redis.call('HSET', caller_key, 'state', 'offered', 'rid', rid, 'counsellor', cid)
+set_counsellor_state(counsellor_key, cid, 'reserved')
+redis.call('HSET', counsellor_key, 'rid', rid)
+redis.call('HSET', res_key,
+  'id', rid, 'call_sid', best_sid, 'counsellor_id', cid, 'endpoint', c.endpoint or '',
+  'status', 'pending', 'created_at', int(NOW), 'expires_at', int(expires),
+  'platform', h.platform or 'unknown', 'caller_type', h.caller_type or 'unknown',
+  'language', h.language or '', 'waited_s', int(wait))
+redis.call('ZADD', K_OFFERS, int(expires), rid)
+event('offered', 'reservation', rid, 'call', best_sid, 'counsellor', cid,
+      'platform', h.platform, 'caller_type', h.caller_type, 'language', h.language,
+      'wait', int(wait))
+local answer = redis.call('HGETALL', res_key)
+table.insert(answer, 1, rid)
+table.insert(answer, 1, 'ok')
+return answer
