@@ -145,53 +145,98 @@ def merge_report(runtime: Runtime, sim_report: dict[str, Any], sids: list[str]) 
     }
 
 
-def run_demo(opts: DemoOptions, as_json: bool, echo: Any = click.echo) -> dict[str, Any]:
-    """Start everything, play the calls, stop everything; return the report."""
+@dataclass
+class LocalProduct:
+    """The product running on this machine against the simulator: what the demo and the
+    end-to-end tests start. `stop()` leaves no process behind."""
+
+    sim: Any
+    runtime: Runtime
+    stack: Stack
+    redis_server: PrivateRedis
+    public: str
+
+    def stop(self) -> None:
+        """Stop the simulator, the web app and worker, then Redis."""
+        try:
+            self.sim.stop()
+        finally:
+            try:
+                self.stack.stop()
+            finally:
+                self.redis_server.stop()
+
+
+def start_local(
+    data_dir: Path,
+    config_text: str,
+    port: int = 0,
+    web_workers: int = 2,
+    **sim_options: Any,
+) -> LocalProduct:
+    """Start Redis, the simulator, the web app and a worker; ``sim_options`` go to SimConfig."""
     from simulator.config import SimConfig
     from simulator.core import Simulator
 
-    shutil.rmtree(opts.data_dir, ignore_errors=True)
-    opts.data_dir.mkdir(parents=True)
-    config_path = opts.data_dir / "demo.toml"
-    config_path.write_text(demo_config_text())
-    password = os.environ.get(DEMO_PASSWORD_ENV) or secrets.token_urlsafe(9)
-    port = opts.port or free_port()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    config_path = data_dir / "helpline.toml"
+    config_path.write_text(config_text)
+    port = port or free_port()
     public = f"http://127.0.0.1:{port}"
-    redis_server: PrivateRedis | None = None
-    stack: Stack | None = None
     sim = Simulator(
         SimConfig(
             voice_url=f"{public}/voice/incoming",
             status_callback_url=f"{public}/voice/status",
             fallback_url=f"{public}/voice/fallback",
-            helpline_number="+33185083018",
-            auth_token="demo-" + secrets.token_hex(16),
-            speed=opts.speed,
-            seed=opts.seed,
-            patience_mean=opts.patience,
-            handle_time_mean=opts.handle_time,
-            no_answer_probability=opts.no_answer,
+            auth_token="local-" + secrets.token_hex(16),
+            **sim_options,
         )
     )
-    sids: list[str] = []
+    redis_server = start_private(data_dir / "redis")
+    stack: Stack | None = None
     try:
-        redis_server = start_private(opts.data_dir / "redis")
         sim.start()
         env = product_env(
             os.environ,
             REDIS_URL=redis_server.url,
             HELPLINE_MODE="demo",
             HELPLINE_CONFIG=str(config_path),
-            HELPLINE_DATA_DIR=str(opts.data_dir),
+            HELPLINE_DATA_DIR=str(data_dir),
             PUBLIC_BASE_URL=public,
             SECRET_KEY=secrets.token_hex(32),
             **sim.app_environment(),
         )
         runtime = build_runtime(Settings.from_env(env))
-        team = _seed(runtime, opts.counsellors, password)
-        stack = Stack(env, opts.data_dir / "logs")
-        stack.start_web(port)
+        stack = Stack(env, data_dir / "logs")
+        stack.start_web(port, workers=web_workers)
         stack.start_worker()
+    except BaseException:
+        sim.stop()
+        if stack is not None:
+            stack.stop()
+        redis_server.stop()
+        raise
+    return LocalProduct(sim, runtime, stack, redis_server, public)
+
+
+def run_demo(opts: DemoOptions, as_json: bool, echo: Any = click.echo) -> dict[str, Any]:
+    """Start everything, play the calls, stop everything; return the report."""
+    password = os.environ.get(DEMO_PASSWORD_ENV) or secrets.token_urlsafe(9)
+    local = start_local(
+        opts.data_dir,
+        demo_config_text(),
+        port=opts.port,
+        helpline_number="+33185083018",
+        speed=opts.speed,
+        seed=opts.seed,
+        patience_mean=opts.patience,
+        handle_time_mean=opts.handle_time,
+        no_answer_probability=opts.no_answer,
+    )
+    sim, runtime, public = local.sim, local.runtime, local.public
+    try:
+        team = _seed(runtime, opts.counsellors, password)
         if not as_json:
             echo(f"3018 demo running at {public} (speed x{opts.speed:g}, {len(team)} counsellors)")
             echo(f"  counsellor console: {public}/console  (logins {', '.join(team[:3])}, …)")
@@ -211,21 +256,13 @@ def run_demo(opts: DemoOptions, as_json: bool, echo: Any = click.echo) -> dict[s
                 line = _status_line(runtime, sim)
                 echo(f"\r{line}" if interactive else line, nl=not interactive)
         sim_report = future.result()
-        sids = [leg.sid for leg in sim.callers]
-        time.sleep(1.0)  # last status callbacks
-        report = merge_report(runtime, sim_report, sids)
+        time.sleep(1.0)  # the last status callbacks
+        report = merge_report(runtime, sim_report, [leg.sid for leg in sim.callers])
     except KeyboardInterrupt:
-        report = {"interrupted": True}
-        if sim.callers and stack is not None:
-            sids = [leg.sid for leg in sim.callers]
-            report = merge_report(runtime, sim.report(), sids)
-            report["interrupted"] = True
+        report = merge_report(runtime, sim.report(), [leg.sid for leg in sim.callers])
+        report["interrupted"] = True
     finally:
-        sim.stop()
-        if stack is not None:
-            stack.stop()
-        if redis_server is not None:
-            redis_server.stop()
+        local.stop()
     return report
 
 

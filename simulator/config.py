@@ -1,0 +1,88 @@
+"""Everything a simulator run can be told, in one dataclass (all durations in simulated seconds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.behaviour import (
+    DEFAULT_CALLER_TYPES,
+    DEFAULT_CHANNELS,
+    DEFAULT_PLATFORM_MIX,
+    DEFAULT_TYPE_KEYS,
+)
+
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+ALL_CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+
+@dataclass
+class SimConfig:
+    """How the simulated network and its people behave."""
+
+    # The application, as configured on a Twilio number.
+    voice_url: str = ""
+    status_callback_url: str | None = None
+    fallback_url: str | None = None
+    voice_method: str = "POST"
+    fallback_method: str = "POST"
+    # Real Twilio sends only ``completed`` to a number's status callback unless told more;
+    # the default here is every event, which exercises the app's order-tolerance.
+    status_callback_events: tuple[str, ...] = ALL_CALL_EVENTS
+    helpline_number: str = "+33800003018"
+    twiml_app_sid: str = "AP" + "0" * 32  # ApplicationSid of in-app (Voice SDK) calls
+
+    # The REST API: credentials the application's twilio client must present.
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = "simulator-auth-token"  # noqa: S105 - a local test credential
+    api_keys: dict[str, str] = field(default_factory=dict)  # SK… sid → secret, also accepted
+    port: int = 0  # 0: any free port on 127.0.0.1
+
+    # Time.
+    speed: float = 1.0
+    clock_origin: float | None = None  # epoch seconds where simulated = real (default: now)
+    webhook_timeout: float = 15.0  # real seconds, as Twilio's 15 s
+
+    # Sounds.
+    say_chars_per_second: float = 15.0
+    play_default_seconds: float = 30.0
+    play_seconds: dict[str, float] = field(default_factory=dict)  # URL fragment → seconds
+
+    # Callers.
+    seed: int | None = None
+    platform_mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PLATFORM_MIX))
+    platform_channels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+    caller_types: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CALLER_TYPES))
+    caller_type_keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TYPE_KEYS))
+    patience_mean: float | None = 180.0  # exponential; None: callers never give up
+    press_probability: float = 0.15  # chance a caller presses a key at a <Gather>
+    caller_key_delay: float = 1.5
+    lonely_timeout: float = 120.0  # alone in a conference that never starts → hang up
+    alone_hangup_delay: float = 3.0  # the other side left the conversation → hang up
+
+    # Counsellors (any outbound leg to client:… or to a number that is not the helpline's).
+    answer_delay: float = 4.0  # mean; each draw is uniform in [0.5, 1.5] x mean
+    no_answer_probability: float = 0.0
+    accept_digits: str = "1"
+    handle_time_mean: float = 600.0
+    handle_time_distribution: str = "lognormal"  # or exponential
+    handle_time_sigma: float = 0.5
+
+    # Report.
+    service_level_seconds: float = 60.0
+    max_call_seconds: float = 4 * 3600.0  # Twilio's default maximum call duration
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work, naming the problem."""
+        if not self.speed > 0:
+            raise ValueError("speed must be positive")
+        if not 0 <= self.no_answer_probability <= 1:
+            raise ValueError("no_answer_probability must be between 0 and 1")
+        if not 0 <= self.press_probability <= 1:
+            raise ValueError("press_probability must be between 0 and 1")
+        if self.handle_time_distribution not in {"lognormal", "exponential"}:
+            raise ValueError("handle_time_distribution must be lognormal or exponential")
+        if not self.account_sid.startswith("AC") or len(self.account_sid) != 34:
+            raise ValueError("account_sid must look like AC followed by 32 characters")
+        unknown = set(self.status_callback_events) - set(ALL_CALL_EVENTS)
+        if unknown:
+            raise ValueError(f"unknown status callback events: {sorted(unknown)}")
