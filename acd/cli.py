@@ -129,6 +129,10 @@ def set_state(counsellor_id: str, state: str, reason: str | None, force: bool) -
         c = _acd().set_state(counsellor_id, CounsellorState.parse(state), reason, force=force)
     except AcdError as exc:
         raise click.ClickException(str(exc)) from exc
+    if c.state == CounsellorState.AVAILABLE:
+        from acd.jobs import request_dispatch
+
+        request_dispatch(get_runtime())  # offer a waiting caller now, not at the next sweep
     click.echo(f"{c.id}: {c.state.label}" + (f" ({c.reason})" if c.reason else ""))
 
 

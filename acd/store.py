@@ -255,8 +255,10 @@ class Acd:
         if rank is None:
             return None
         serving = sum(1 for s in states if s != CounsellorState.BREAK)
+        # Callers being offered still rank ahead; their reserved counsellors will serve them.
+        reserved = sum(1 for s in states if s == CounsellorState.RESERVED)
         return routing.estimated_wait_s(
-            int(rank) + 1, serving, int(available), [float(h) for h in handles]
+            int(rank) + 1, serving, int(available) + reserved, [float(h) for h in handles]
         )
 
     def waiting_callers(self) -> list[dict[str, Any]]:

@@ -102,3 +102,16 @@ def test_the_helpline_command_carries_the_group(runtime) -> None:
 
     result = CliRunner().invoke(main, ["counsellors", "list"])
     assert result.exit_code == 0, result.output
+
+
+def test_making_a_counsellor_available_offers_them_a_waiting_caller_at_once(
+    runtime, acd: Acd, clock, twilio_http
+) -> None:
+    """set-state available requests a dispatch: the waiting caller rings at once, no sweep."""
+    run("add", "amina", "--name", "Amina", "--skill", "psychologist", "--endpoint", "client:amina")
+    run("add", "bruno", "--name", "Bruno", "--skill", "psychologist", "--endpoint", "client:bruno")
+    run("set-state", "bruno", "break", "--reason", "pause")  # someone is logged in: no overflow
+    assert acd.enqueue(caller("CA1", clock.now())).queued
+    assert twilio_http.calls_created() == []
+    assert run("set-state", "amina", "available").exit_code == 0
+    assert [r.data["To"] for r in twilio_http.calls_created()] == ["client:amina"]

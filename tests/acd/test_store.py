@@ -643,6 +643,21 @@ def test_estimated_wait_from_handle_times_and_counsellors(acd, clock, make_couns
     assert acd.estimated_wait("CA1") is None  # not waiting any more
 
 
+def test_estimated_wait_counts_callers_being_offered_as_about_to_be_served(
+    acd, clock, make_counsellor
+) -> None:
+    """A caller behind two offers waits for one call to end, not three: reserved counsellors
+    will take the callers they are being offered."""
+    make_counsellor("amina")
+    make_counsellor("bob")
+    for sid in ("CA1", "CA2", "CA3"):
+        acd.enqueue(caller(sid, clock.now()))
+    assert acd.reserve_next() is not None and acd.reserve_next() is not None
+    acd.redis.lpush(acd.keys.handle_times, 300, 300)
+    assert acd.position("CA3") == 3
+    assert acd.estimated_wait("CA3") == 150  # (3 - 2 reserved) * 300 s / 2 serving
+
+
 def test_waiting_callers_lists_the_queue_in_order(acd, clock, make_counsellor) -> None:
     """Rows for views: position, platform, wait, state, no number."""
     make_counsellor("amina")
