@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from simulator.behaviour import (
     DEFAULT_CALLER_TYPES,
@@ -66,6 +67,9 @@ class SimConfig:
     handle_time_mean: float = 600.0
     handle_time_distribution: str = "lognormal"  # or exponential
     handle_time_sigma: float = 0.5
+    # Per counsellor, by the address the app dials ("client:bruno", "+336…"): fields of
+    # CounsellorBehaviour to force, e.g. {"client:bruno": {"answers": False}}.
+    counsellors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # Report.
     service_level_seconds: float = 60.0
@@ -79,6 +83,11 @@ class SimConfig:
             raise ValueError("no_answer_probability must be between 0 and 1")
         if not 0 <= self.press_probability <= 1:
             raise ValueError("press_probability must be between 0 and 1")
+        allowed = {"answers", "answer_delay", "handle_time", "accept_digits"}
+        for address, fields_ in self.counsellors.items():
+            unknown_fields = set(fields_) - allowed
+            if unknown_fields:
+                raise ValueError(f"counsellor {address}: unknown fields {sorted(unknown_fields)}")
         if self.handle_time_distribution not in {"lognormal", "exponential"}:
             raise ValueError("handle_time_distribution must be lognormal or exponential")
         if not self.account_sid.startswith("AC") or len(self.account_sid) != 34:

@@ -250,6 +250,8 @@ class Simulator:
                 ),
                 accept_digits=cfg.accept_digits,
             )
+            for name, value in cfg.counsellors.get(to, {}).items():
+                setattr(behaviour, name, value)
             leg = Leg(
                 net=self.net,
                 sid=new_sid("CA"),
