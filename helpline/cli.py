@@ -121,8 +121,10 @@ def _attach_subcommands() -> None:
     from acd.cli import counsellors
     from console.cli import users
     from ivr.cli import hours
+    from partners.cli import platforms
 
     main.add_command(hours)
+    main.add_command(platforms)
     main.add_command(counsellors)
     main.add_command(users)
     for module, name in (

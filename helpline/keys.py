@@ -41,7 +41,8 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``partners:rate:<scope>``   | zset   | partners.limits (Lua); sliding window of one limit (tokens, calls, figures per platform or per hashed client), unique member -> ms | the window |
 | ``partners:active:<platform>`` | zset | partners.limits (Lua); CallSids of the platform's calls in progress, by start (ms) | entries pruned after ``partners.stale_call`` |
 | ``partners:tag_mismatches`` | hash   | partners.identity.count_mismatch; platform -> calls whose claimed tag contradicted their token | none |
-| ``partners:refused``        | hash   | partners.limits (Lua); ``<platform>:<reason>`` -> calls refused by a limit | none || ``audit``                   | stream | dashboard (every duty manager's action, Lua or XADD): at, who, action, target, before/after JSON | ``dashboard.audit_retention_days`` (dashboard.jobs) |
+| ``partners:refused``        | hash   | partners.limits (Lua); ``<platform>:<reason>`` -> calls refused by a limit | none |
+| ``audit``                   | stream | dashboard (every duty manager's action, Lua or XADD): at, who, action, target, before/after JSON | ``dashboard.audit_retention_days`` (dashboard.jobs) |
 | ``acd:overrides``           | hash   | dashboard (Lua, audited); runtime overrides of ``[acd]``: ``max_waiting``, ``max_wait``, ``priority.platform.<tag>``; to be read by the ACD | none; cleared field by field |
 | ``roster:<YYYY-MM-DD>``     | hash   | dashboard; shift id -> JSON (counsellor, start, end: local HH:MM) of that local day | until the day + ``dashboard.retention_days`` |
 | ``roster:seq``              | string | dashboard; shift id counter | none |

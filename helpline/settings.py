@@ -6,7 +6,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,6 +117,60 @@ class PrivacySection:
 
 
 @dataclass(frozen=True)
+class PartnerLimits:
+    """Abuse limits of one platform's in-app and web calls; 0 switches a limit off."""
+
+    tokens_per_minute: int = 300  # voice tokens through the partner API, all its users together
+    client_tokens_per_minute: int = 10  # per end user (API ``client``) or per IP (call page)
+    page_tokens_per_minute: int = 120  # voice tokens through the web call page
+    calls_per_minute: int = 120  # calls the platform's tokens may start
+    max_concurrent_calls: int = 30  # the platform's calls in progress at once
+    calls_per_token: int = 3  # calls one token (one identity) may start
+
+
+@dataclass(frozen=True)
+class PartnerPlatform:
+    """One platform of the registry: display name, priority head start, limits."""
+
+    id: str
+    name: str
+    priority: int  # head start in seconds of waiting, as ``[acd.priority] platform``
+    limits: PartnerLimits = field(default_factory=PartnerLimits)
+
+
+@dataclass(frozen=True)
+class PartnersSection:
+    """The platform registry and the partner API's settings (``[partners]``)."""
+
+    token_ttl: int = 300  # seconds a voice token lives (60-600)
+    key_lifetime_days: int = 365  # default lifetime of a new API key (0: no expiry)
+    figures_per_minute: int = 30  # figures requests per platform and minute
+    stale_call: int = 4 * 3600  # seconds after which a call never ended stops counting
+    limits: PartnerLimits = field(default_factory=PartnerLimits)
+    platforms: Mapping[str, PartnerPlatform] = field(default_factory=dict)
+
+    def platform(self, tag: str) -> PartnerPlatform:
+        """The registry entry for ``tag`` (defaults when the file has no table for it)."""
+        found = self.platforms.get(tag)
+        if found is not None:
+            return found
+        return PartnerPlatform(id=tag, name=tag.capitalize(), priority=0, limits=self.limits)
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    """The duty managers' dashboard: figures, alerts, staffing planner, retention (optional)."""
+
+    service_level_seconds: int = 60  # a call answered within this many seconds is "in SL"
+    service_level_target: int = 80  # percent of calls to answer within it (the planner's aim)
+    alert_wait_seconds: int = 120  # a caller waiting longer raises an alert
+    shrinkage: int = 30  # percent of rostered time not on the phones (planner)
+    history_weeks: int = 4  # same weekdays looked back on for the planner's forecast
+    retention_days: int = 90  # events older than this are deleted (dashboard.jobs)
+    audit_retention_days: int = 365  # managers' audit entries are kept this long
+
+
+@dataclass(frozen=True)
 class HelplineConfig:
     """The whole TOML configuration of one helpline."""
 
@@ -127,6 +181,8 @@ class HelplineConfig:
     prompts: PromptsSection
     acd: AcdSection
     privacy: PrivacySection
+    dashboard: DashboardSection = field(default_factory=DashboardSection)
+    partners: PartnersSection = field(default_factory=PartnersSection)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -170,7 +226,8 @@ def _section(cls: type, data: Mapping[str, Any], where: str) -> Any:
 
 def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
     """Validate a parsed TOML document into a `HelplineConfig`."""
-    known = {"helpline", "hours", "platforms", "menus", "prompts", "acd", "privacy"}
+    known = {"helpline", "hours", "platforms", "menus", "prompts", "acd", "privacy", "partners"}
+    known.add("dashboard")
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown sections: {', '.join(sorted(unknown))}")
@@ -196,6 +253,7 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
         prompts=_section(PromptsSection, data.get("prompts", {}), "prompts"),
         acd=_section(AcdSection, data.get("acd", {}), "acd"),
         privacy=_section(PrivacySection, data.get("privacy", {}), "privacy"),
+        dashboard=_section(DashboardSection, data.get("dashboard", {}), "dashboard"),
     )
     try:
         ZoneInfo(config.helpline.time_zone)
@@ -210,7 +268,98 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
     for caller_type, skill in config.acd.skill_for.items():
         if skill not in config.acd.skills:
             raise ConfigError(f"[acd.skill_for] {caller_type} = {skill!r} is not one of skills")
-    return config
+    _check_dashboard(config.dashboard)
+    return _with_partners(config, data.get("partners", {}))
+
+
+def _check_dashboard(section: DashboardSection) -> None:
+    """``[dashboard]`` ranges that the value types alone do not say."""
+    if not 1 <= section.service_level_target <= 99:
+        raise ConfigError("[dashboard] service_level_target must be a percentage from 1 to 99")
+    if section.shrinkage > 95:
+        raise ConfigError("[dashboard] shrinkage must be a percentage from 0 to 95")
+    if not 1 <= section.history_weeks <= 52:
+        raise ConfigError("[dashboard] history_weeks must be from 1 to 52")
+    for name in ("retention_days", "audit_retention_days", "alert_wait_seconds"):
+        if getattr(section, name) < 1:
+            raise ConfigError(f"[dashboard] {name} must be at least 1")
+
+
+# --- [partners]: the platform registry -------------------------------------------------------
+
+_PARTNER_TOP = {"token_ttl", "key_lifetime_days", "figures_per_minute", "stale_call", "platforms"}
+_LIMIT_NAMES = frozenset(f.name for f in fields(PartnerLimits))
+_NOT_PARTNERS = frozenset({"phone", "unknown"})
+
+
+def _whole(value: Any, where: str, low: int = 0, high: int = 10**9) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where} must be a whole number from {low} to {high}")
+    return value
+
+
+def _limits(data: Mapping[str, Any], base: PartnerLimits, where: str) -> PartnerLimits:
+    values = {n: _whole(data[n], f"{where} {n}") for n in _LIMIT_NAMES if n in data}
+    return replace(base, **values)
+
+
+def _with_partners(config: HelplineConfig, data: Any) -> HelplineConfig:
+    """Parse ``[partners]`` and feed each platform's priority to ``[acd.priority] platform``.
+
+    The priority lives in one place for the ACD: a platform's ``priority`` here is copied into
+    ``acd.priority.platform`` (setting both to different values is an error).
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("[partners] must be a table")
+    unknown = set(data) - _PARTNER_TOP - _LIMIT_NAMES
+    if unknown:
+        raise ConfigError(f"[partners] has unknown keys: {', '.join(sorted(unknown))}")
+    defaults = PartnersSection()
+    limits = _limits(data, defaults.limits, "[partners]")
+    tables = data.get("platforms", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError("[partners.platforms] must be a table of platform tables")
+    by_platform = dict(config.acd.priority.get("platform", {}))
+    platforms: dict[str, PartnerPlatform] = {}
+    for tag, table in tables.items():
+        where = f"[partners.platforms.{tag}]"
+        if tag not in config.platforms.known or tag in _NOT_PARTNERS:
+            raise ConfigError(f"{where}: {tag!r} is not a platform of [platforms] known")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        extra = set(table) - {"name", "priority"} - _LIMIT_NAMES
+        if extra:
+            raise ConfigError(f"{where} has unknown keys: {', '.join(sorted(extra))}")
+        name = table.get("name", tag.capitalize())
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 64:
+            raise ConfigError(f"{where} name must be a string of 1 to 64 characters")
+        if "priority" in table:
+            priority = _whole(table["priority"], f"{where} priority", 0, 3600)
+            if tag in by_platform and int(by_platform[tag]) != priority:
+                raise ConfigError(
+                    f"{where} priority = {priority} but [acd.priority] platform.{tag} = "
+                    f"{by_platform[tag]}: set it in one place"
+                )
+            by_platform[tag] = priority
+        else:
+            priority = int(by_platform.get(tag, 0))
+        platforms[tag] = PartnerPlatform(
+            id=tag, name=name.strip(), priority=priority, limits=_limits(table, limits, where)
+        )
+
+    def top(name: str, low: int, high: int) -> int:
+        return _whole(data.get(name, getattr(defaults, name)), f"[partners] {name}", low, high)
+
+    partners = PartnersSection(
+        token_ttl=top("token_ttl", 60, 600),
+        key_lifetime_days=top("key_lifetime_days", 0, 3650),
+        figures_per_minute=top("figures_per_minute", 0, 10**9),
+        stale_call=top("stale_call", 60, 86400),
+        limits=limits,
+        platforms=platforms,
+    )
+    merged = {**config.acd.priority, "platform": by_platform}
+    return replace(config, partners=partners, acd=replace(config.acd, priority=merged))
 
 
 def load_config(path: str | Path | None) -> HelplineConfig:

@@ -91,6 +91,7 @@ class CallRecord:
     caller_type: CallerType = CallerType.UNKNOWN
     recording_consent: Consent = Consent.NO
     times: Mapping[str, int] = field(default_factory=dict)  # step name → ms
+    platform_ref: str = ""  # a platform's opaque report reference, for the counsellor only
     # call progress (status callbacks; read-only for the flow)
     status: str = ""
     status_seq: int | None = None
@@ -123,6 +124,8 @@ class CallRecord:
             "caller_type": self.caller_type.value,
             "recording_consent": self.recording_consent.value,
         }
+        if self.platform_ref:
+            fields["platform_ref"] = self.platform_ref
         fields.update({f"at_{name}": str(ms) for name, ms in self.times.items()})
         return fields
 
@@ -146,6 +149,7 @@ class CallRecord:
             caller_type=_enum(CallerType, data.get("caller_type"), CallerType.UNKNOWN),
             recording_consent=_enum(Consent, data.get("recording_consent"), Consent.NO),
             times=times,
+            platform_ref=data.get("platform_ref", ""),
             status=data.get("status", ""),
             status_seq=_int(data.get("status_seq")),
             duration=_int(data.get("duration")),

@@ -13,7 +13,7 @@ from typing import cast
 
 from acd import jobs
 from acd import service as acd
-from acd.model import WaitingCaller
+from acd.model import EnqueueResult, Outcome, WaitingCaller
 from helpline.clock import to_ms
 from helpline.log import get_logger
 from helpline.privacy import pseudonymise
@@ -24,6 +24,7 @@ from ivr.callstore import StatusUpdate
 from ivr.flow import Line, Options, Then, Turn
 from ivr.platform import dialled_platform, resolve_platform
 from ivr.twilio_form import VoiceRequest
+from partners import identity, limits
 
 log = get_logger("ivr")
 _MENU_STEPS = {step.value: step for step in flow.MENUS}
@@ -58,6 +59,11 @@ def incoming(runtime: Runtime, req: VoiceRequest) -> Turn:
     )
     if not created:  # the same CallSid arrived twice at once; the other request won
         return _carry_out(runtime, stored, flow.resume(stored, options), now)
+    if status.open and not _admitted(runtime, req, stored):
+        log.warning("platform_limit_refused", call=sid, platform=stored.platform)
+        acd.record_outcome(runtime, sid, Outcome.OVERFLOWED, reason="platform_limit")
+        refused = EnqueueResult(queued=False, reason="queue_full")
+        return _carry_out(runtime, stored, flow.after_enqueue(turn, refused, now), now)
     log.info(
         "call_started",
         call=sid,
@@ -139,6 +145,9 @@ def status(runtime: Runtime, req: VoiceRequest) -> StatusUpdate | None:
     if update is not StatusUpdate.UNKNOWN and req.call_status in FINAL_STATUSES:
         # Out of the queue, and a counsellor's phone ringing for this caller stops ringing.
         jobs.after_caller_gone(runtime, acd.caller_gone(runtime, req.call_sid))
+        bound = identity.platform_from_identity(req.caller, runtime.config.platforms.known)
+        if bound:
+            limits.call_ended(runtime, bound, req.call_sid)
     return update
 
 
@@ -160,7 +169,11 @@ def _new_record(runtime: Runtime, req: VoiceRequest, now: datetime, options: Opt
     """A call's first record: a pseudonym for the caller, the platform tag, nothing raw."""
     assert req.call_sid is not None
     platforms = runtime.config.platforms
-    platform = resolve_platform(
+    # A partner's token binds the platform into the caller's identity: it beats any claim.
+    bound = identity.platform_from_identity(req.caller, platforms.known)
+    if bound and identity.is_mismatch(bound, req.app_platform, platforms.known):
+        identity.count_mismatch(runtime, bound)
+    platform = bound or resolve_platform(
         platforms.known,
         custom=req.app_platform,
         sip=req.sip_platform,
@@ -175,6 +188,17 @@ def _new_record(runtime: Runtime, req: VoiceRequest, now: datetime, options: Opt
         created_at=to_ms(now),
         step=Step.NEW,
         language=options.default_language,
+        platform_ref=identity.clean_report_ref(req.app_ref) or "",
+    )
+
+
+def _admitted(runtime: Runtime, req: VoiceRequest, record: CallRecord) -> bool:
+    """A partner-bound call within its platform's limits (other calls are not limited here)."""
+    bound = identity.platform_from_identity(req.caller, runtime.config.platforms.known)
+    if not bound:
+        return True
+    return limits.call_started(
+        runtime, bound, record.call_sid, identity=req.caller.removeprefix("client:")
     )
 
 

@@ -37,6 +37,7 @@ class VoiceRequest:
     direction: str = ""
     digits: str | None = None  # None: nothing pressed
     app_platform: str | None = None  # Voice SDK custom parameter ``platform`` (form)
+    app_ref: str | None = field(default=None, repr=False)  # custom parameter ``ref`` (opaque)
     sip_platform: str | None = None  # SIP header X-Platform (form SipHeader_X-Platform)
     url_platform: str | None = None  # ``platform`` query parameter of the webhook URL
     sip: bool = False
@@ -57,6 +58,7 @@ class VoiceRequest:
             direction=_text(form, "Direction").lower(),
             digits=_digits(_text(form, "Digits")),
             app_platform=_optional(form, "platform"),
+            app_ref=_optional(form, "ref"),
             sip_platform=_sip_header(form),
             url_platform=_optional(args, "platform"),
             sip=bool(_text(form, "SipCallId")) or _text(form, "From").startswith("sip:"),
