@@ -120,23 +120,14 @@ def _attach_subcommands() -> None:
     """Area commands live with their area."""
     from acd.cli import counsellors
     from console.cli import users
+    from helpline.demo import demo
     from ivr.cli import hours
     from partners.cli import platforms
+    from simulator.cli import simulate
+    from staffing.cli import staffing
 
-    main.add_command(hours)
-    main.add_command(platforms)
-    main.add_command(counsellors)
-    main.add_command(users)
-    for module, name in (
-        ("staffing.cli", "staffing"),
-        ("simulator.cli", "simulate"),
-        ("helpline.demo", "demo"),
-    ):
-        try:
-            mod = __import__(module, fromlist=[name])
-        except ImportError:
-            continue
-        main.add_command(getattr(mod, name))
+    for command in (hours, counsellors, users, platforms, staffing, simulate, demo):
+        main.add_command(command)
 
 
 _attach_subcommands()
