@@ -72,6 +72,7 @@ def local(product: LocalProduct) -> LocalProduct:
         CallHandle(product.sim, leg).hangup()
     for leg in live:
         leg.done.wait(30)
+    product.sim.dispatcher.drain(10)  # their last status callbacks, before the wipe
     redis = product.runtime.redis
     keys = list(redis.scan_iter(match=f"{product.runtime.keys.prefix}*", count=1000))
     if keys:

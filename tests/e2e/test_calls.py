@@ -126,4 +126,5 @@ def test_a_burst_beyond_the_team_gives_everyone_one_outcome_in_order(local, team
     enqueued = [e["call"] for e in events(local, "enqueued")]
     offered = [e["call"] for e in events(local, "offered")]
     assert enqueued == sids and offered == sids  # first come, first offered
-    assert len(events(local, "outcome")) == 4  # exactly one outcome each
+    outcomes = [e["call"] for e in events(local, "outcome") if e["call"] in sids]
+    assert sorted(outcomes) == sorted(sids)  # exactly one outcome each
