@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
+	scripts/vendor-voice-sdk --optional
 	$(BIN)/helpline demo
 
 test: $(STAMP)
 	scripts/ensure-chromium
+	scripts/vendor-voice-sdk --optional
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, cast
 
-from acd import routing
+from acd import overrides, routing
 from acd.errors import (
     AcdError,
     CounsellorBusy,
@@ -111,7 +111,7 @@ class Acd:
         self.runtime = runtime
         self.redis = runtime.redis
         self.keys = runtime.keys
-        self.settings = runtime.config.acd
+        self.settings = overrides.effective(runtime)  # [acd] with duty managers' overrides
         self.skills = tuple(self.settings.skills)
         self.languages = tuple(runtime.config.helpline.languages)
         self.default_language = runtime.config.helpline.default_language

@@ -275,11 +275,11 @@ def login_required(
 
 
 def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a console path on this site (no open redirect), else None."""
+    """``target`` when it is a console or dashboard path on this site (no open redirect)."""
     if not target or "\\" in target or any(ord(c) < 32 for c in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/console"):
+    if parts.scheme or parts.netloc or not target.startswith(("/console", "/dashboard")):
         return None
     return target
 

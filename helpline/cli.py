@@ -64,14 +64,11 @@ def worker(burst: bool) -> None:
     configure_logging()
     runtime = get_runtime()
     _start_heartbeat(runtime)
-    try:
-        from acd import jobs
+    from acd import jobs as acd_jobs
+    from dashboard import jobs as dashboard_jobs
 
-        start = getattr(jobs, "start_periodic", None)
-        if start:
-            start(runtime)
-    except ImportError:  # pragma: no cover - the ACD always ships jobs
-        pass
+    acd_jobs.start_periodic(runtime)  # offers' timeouts, wrap-ups, overflow, dispatch
+    dashboard_jobs.start_periodic(runtime)  # retention
     Worker([runtime.queue], connection=runtime.rq_redis).work(
         with_scheduler=True, burst=burst, logging_level="INFO"
     )
@@ -120,13 +117,14 @@ def _attach_subcommands() -> None:
     """Area commands live with their area."""
     from acd.cli import counsellors
     from console.cli import users
+    from dashboard.cli import dashboard
     from helpline.demo import demo
     from ivr.cli import hours
     from partners.cli import platforms
     from simulator.cli import simulate
     from staffing.cli import staffing
 
-    for command in (hours, counsellors, users, platforms, staffing, simulate, demo):
+    for command in (hours, counsellors, users, platforms, staffing, simulate, demo, dashboard):
         main.add_command(command)
 
 

@@ -48,6 +48,10 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``roster:seq``              | string | dashboard; shift id counter | none |
 | ``forecast:<YYYY-MM-DD>``   | hash   | dashboard (planner); local ``HH:MM`` half-hour -> JSON (calls, aht) typed by a manager | until the day + ``dashboard.retention_days`` |
 | ``retention:last``          | string | dashboard.jobs; JSON summary of the last retention run | none |
+| ``incall:blocked``          | zset   | incall (Lua, audited); blocked caller hash -> end of the block (ms) | entries pruned once past their end |
+| ``incall:blocks``           | hash   | incall (Lua, audited); blocked caller hash -> JSON (by, reason, at, until) | pruned with ``incall:blocked`` |
+| ``incall:escalation_lock:<rid>:<target>`` | string | incall.escalate (SET NX); one dial per service and call at a time | 30 s |
+| ``incall:supervision:<rid>`` | hash  | incall.supervise; the duty manager listening to a call: login, mode, participant and conference SIDs | 1 day; deleted when they leave |
 """
 
 # ruff: noqa: E501 - the key table reads best unwrapped
@@ -263,3 +267,22 @@ class Keys:
     def retention_last(self) -> str:
         """What the last retention run did (JSON)."""
         return f"{self.prefix}retention:last"
+
+    # incall (blocklist, escalation, supervision)
+    @property
+    def incall_blocked(self) -> str:
+        """Blocked callers (keyed hash) by the end of their block (ms)."""
+        return f"{self.prefix}incall:blocked"
+
+    @property
+    def incall_blocks(self) -> str:
+        """Why and by whom each blocked caller was blocked (JSON by caller hash)."""
+        return f"{self.prefix}incall:blocks"
+
+    def incall_supervision(self, reservation_id: str) -> str:
+        """The duty manager listening to the call of reservation ``rid``, and how."""
+        return f"{self.prefix}incall:supervision:{reservation_id}"
+
+    def incall_escalation_lock(self, reservation_id: str, target: str) -> str:
+        """Set while a service is being dialled into a call: a second click does not dial."""
+        return f"{self.prefix}incall:escalation_lock:{reservation_id}:{target}"

@@ -171,6 +171,17 @@ class DashboardSection:
 
 
 @dataclass(frozen=True)
+class IncallSection:
+    """In-call tools (docs/incall.md): numbers a counsellor may bring in, the blocklist."""
+
+    police: str = "17"  # dialled by the safeguarding escalation, never taken from a request
+    emergency: str = "112"
+    child_protection: str = "119"
+    block_hours: int = 24  # default duration of a blocklist entry
+    max_block_hours: int = 2160  # 90 days: no entry lasts longer
+
+
+@dataclass(frozen=True)
 class HelplineConfig:
     """The whole TOML configuration of one helpline."""
 
@@ -183,6 +194,7 @@ class HelplineConfig:
     privacy: PrivacySection
     dashboard: DashboardSection = field(default_factory=DashboardSection)
     partners: PartnersSection = field(default_factory=PartnersSection)
+    incall: IncallSection = field(default_factory=IncallSection)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -228,6 +240,7 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
     """Validate a parsed TOML document into a `HelplineConfig`."""
     known = {"helpline", "hours", "platforms", "menus", "prompts", "acd", "privacy", "partners"}
     known.add("dashboard")
+    known.add("incall")
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"unknown sections: {', '.join(sorted(unknown))}")
@@ -254,6 +267,7 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
         acd=_section(AcdSection, data.get("acd", {}), "acd"),
         privacy=_section(PrivacySection, data.get("privacy", {}), "privacy"),
         dashboard=_section(DashboardSection, data.get("dashboard", {}), "dashboard"),
+        incall=_section(IncallSection, data.get("incall", {}), "incall"),
     )
     try:
         ZoneInfo(config.helpline.time_zone)
@@ -269,6 +283,7 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
         if skill not in config.acd.skills:
             raise ConfigError(f"[acd.skill_for] {caller_type} = {skill!r} is not one of skills")
     _check_dashboard(config.dashboard)
+    _check_incall(config.incall)
     return _with_partners(config, data.get("partners", {}))
 
 
@@ -283,6 +298,18 @@ def _check_dashboard(section: DashboardSection) -> None:
     for name in ("retention_days", "audit_retention_days", "alert_wait_seconds"):
         if getattr(section, name) < 1:
             raise ConfigError(f"[dashboard] {name} must be at least 1")
+
+
+_DIALLABLE = re.compile(r"^(\+[1-9]\d{6,14}|\d{2,6})$")  # E.164, or a short code (17, 119)
+
+
+def _check_incall(section: IncallSection) -> None:
+    """``[incall]``: numbers Twilio can dial, block durations that make sense."""
+    for name in ("police", "emergency", "child_protection"):
+        if not _DIALLABLE.match(getattr(section, name)):
+            raise ConfigError(f"[incall] {name} must be a short code or an E.164 number")
+    if not 1 <= section.block_hours <= section.max_block_hours:
+        raise ConfigError("[incall] block_hours must be from 1 to max_block_hours")
 
 
 # --- [partners]: the platform registry -------------------------------------------------------

@@ -11,13 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import cast
 
-from acd import jobs
+from acd import jobs, overrides
 from acd import service as acd
 from acd.model import EnqueueResult, Outcome, WaitingCaller
 from helpline.clock import to_ms
 from helpline.log import get_logger
 from helpline.privacy import pseudonymise
 from helpline.runtime import Runtime
+from incall import blocklist
 from ivr import callstore, flow, hours, hours_store
 from ivr.callrecord import CALL_STATUSES, FINAL_STATUSES, CallRecord, Step
 from ivr.callstore import StatusUpdate
@@ -59,6 +60,12 @@ def incoming(runtime: Runtime, req: VoiceRequest) -> Turn:
     )
     if not created:  # the same CallSid arrived twice at once; the other request won
         return _carry_out(runtime, stored, flow.resume(stored, options), now)
+    if status.open and blocklist.is_blocked(runtime, stored.caller):
+        log.warning("blocked_caller_refused", call=sid, platform=stored.platform)
+        acd.record_outcome(runtime, sid, Outcome.OVERFLOWED, reason="blocked")
+        busy = EnqueueResult(queued=False, reason="queue_full")  # neutral: "all busy"
+        quiet = replace(turn, say=())  # no welcome: the busy message, the alternatives
+        return _carry_out(runtime, stored, flow.after_enqueue(quiet, busy, now), now)
     if status.open and not _admitted(runtime, req, stored):
         log.warning("platform_limit_refused", call=sid, platform=stored.platform)
         acd.record_outcome(runtime, sid, Outcome.OVERFLOWED, reason="platform_limit")
@@ -160,7 +167,7 @@ def waiting_caller(runtime: Runtime, record: CallRecord, now: datetime) -> Waiti
         caller_type=caller_type,
         language=record.language.value,
         skill=runtime.config.acd.skill_needed(caller_type),
-        priority=runtime.config.acd.priority_for(record.platform, caller_type),
+        priority=overrides.effective(runtime).priority_for(record.platform, caller_type),
         enqueued_at=now,
     )
 

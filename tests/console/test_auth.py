@@ -292,6 +292,7 @@ def test_pages_carry_security_headers(app: Flask, counsellor: Session) -> None:
     ("target", "kept"),
     [
         ("/console/?counsellor=amina", True),
+        ("/dashboard/planner", True),
         ("https://evil.example/console", False),
         ("//evil.example/console", False),
         ("/\\evil.example", False),
@@ -299,6 +300,6 @@ def test_pages_carry_security_headers(app: Flask, counsellor: Session) -> None:
         ("javascript:alert(1)", False),
     ],
 )
-def test_login_redirects_only_back_into_the_console(target: str, kept: bool) -> None:
+def test_login_redirects_only_back_into_the_console_or_dashboard(target: str, kept: bool) -> None:
     """The ``next`` parameter cannot send a freshly logged-in user to another site."""
     assert (safe_next(target) == target) is kept

@@ -237,8 +237,11 @@ def test_no_call_means_an_empty_context(counsellor: Session) -> None:
 # --- pages --------------------------------------------------------------------------------------
 
 
-def test_console_page_shows_state_buttons_and_the_softphone_notice(counsellor: Session) -> None:
+def test_console_page_shows_state_buttons_and_the_softphone_notice(
+    counsellor: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The page works before any script runs: state, labelled buttons, and an honest notice."""
+    monkeypatch.setattr(views, "VOICE_SDK", tmp_path / "absent" / "twilio.min.js")
     page = counsellor.client.get("/console/").get_data(as_text=True)
     assert '<html lang="fr">' in page
     assert "Hors ligne" in page and "Je suis disponible" in page
@@ -246,7 +249,7 @@ def test_console_page_shows_state_buttons_and_the_softphone_notice(counsellor: S
     for reason in ("Pause", "Formation", "Réunion", "Débriefing"):
         assert f">{reason}</option>" in page
     assert "/console/static/console.js" in page
-    assert "vendor/twilio.min.js" not in page  # not installed in the tests
+    assert "vendor/twilio.min.js" not in page  # the SDK is not installed
     assert "Softphone indisponible" in page
 
 
