@@ -37,6 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from acd.views import bp as acd_bp
     from console.views import bp as console_bp
     from dashboard.views import bp as dashboard_bp
+    from incall.views import bp as incall_bp
     from ivr.views import bp as ivr_bp
     from partners.callpage import bp as callpage_bp
     from partners.views import bp as partners_bp
@@ -45,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(acd_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(incall_bp)
     app.register_blueprint(partners_bp)
     app.register_blueprint(callpage_bp)
     _register_ops(app, runtime)

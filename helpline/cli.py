@@ -119,12 +119,15 @@ def _attach_subcommands() -> None:
     from console.cli import users
     from dashboard.cli import dashboard
     from helpline.demo import demo
+    from incall.cli import blocklist
     from ivr.cli import hours
     from partners.cli import platforms
     from simulator.cli import simulate
     from staffing.cli import staffing
 
-    for command in (hours, counsellors, users, platforms, staffing, simulate, demo, dashboard):
+    for command in (
+        hours, counsellors, users, platforms, staffing, simulate, demo, dashboard, blocklist,
+    ):  # fmt: skip
         main.add_command(command)
 
 

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from partners import callpage
-from tests.partners.conftest import API_KEY_SECRET, configure_tokens, register_partners
+from tests.partners.conftest import API_KEY_SECRET, configure_tokens
 
 # A stand-in for the Twilio Voice JS SDK: records the token and the call's custom parameters,
 # answers at once, hangs up when asked.
@@ -37,7 +37,6 @@ window.Twilio = { Device: function (token, options) {
 @pytest.fixture
 def call_server(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The live server with the call page, tokens configured and the Voice SDK "installed"."""
-    register_partners(live_server.app)
     configure_tokens(live_server.runtime)
     monkeypatch.setattr(callpage, "voice_sdk_installed", lambda: True)
     return live_server

@@ -12,24 +12,16 @@ from flask import Flask
 from acd.store import Acd
 from console.users import Role, Users
 from dashboard.figures import Event
-from dashboard.views import bp
 from helpline.app import create_app
 from helpline.clock import to_ms
 from helpline.runtime import Runtime
 from tests.console.conftest import PASSWORD, Session, open_session
 
 
-def register(app: Flask) -> Flask:
-    """Register the dashboard unless the app factory already does."""
-    if "dashboard" not in app.blueprints:
-        app.register_blueprint(bp)
-    return app
-
-
 @pytest.fixture
 def app(runtime: Runtime) -> Flask:
     """The web app with the dashboard."""
-    return register(create_app({"RUNTIME": runtime, "TESTING": True}))
+    return create_app({"RUNTIME": runtime, "TESTING": True})
 
 
 @pytest.fixture

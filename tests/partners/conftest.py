@@ -18,18 +18,6 @@ API_KEY_SECRET = "test-api-key-secret-0123456789ab"  # 32, like Twilio's
 TWIML_APP_SID = "AP" + "b" * 32
 
 
-def register_partners(app: Flask) -> Flask:
-    """Register the partner blueprints unless the app factory already does."""
-    from partners.callpage import bp as callpage_bp
-    from partners.views import bp as api_bp
-
-    if "partners" not in app.blueprints:
-        app.register_blueprint(api_bp)
-    if "callpage" not in app.blueprints:
-        app.register_blueprint(callpage_bp)
-    return app
-
-
 def configure_tokens(runtime: Runtime) -> None:
     """Fake but well-formed Twilio API key and TwiML App, as production would have."""
     runtime.settings = dataclasses.replace(
@@ -43,7 +31,7 @@ def configure_tokens(runtime: Runtime) -> None:
 @pytest.fixture
 def papp(app: Flask) -> Flask:
     """The web app with the partner API and the call page."""
-    return register_partners(app)
+    return app
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""In-call tools: the blocklist, the safeguarding escalation, supervisor listening."""
