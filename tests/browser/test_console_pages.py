@@ -23,7 +23,7 @@ def test_counsellor_logs_in_and_makes_themselves_available(live_server, page) ->
     page.wait_for_url("**/console/")
     assert "Hors ligne" in page.inner_text("body")
     page.get_by_role("button", name="Je suis disponible").click()
-    page.wait_for_function("document.body.innerText.includes('Disponible')")
+    expect(page.locator("body")).to_contain_text("Disponible")
     counsellor = acd.get_counsellor("amina")
     assert counsellor is not None and counsellor.state == CounsellorState.AVAILABLE
 
