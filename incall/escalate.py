@@ -9,6 +9,7 @@ never from the request. Each escalation is an event (``incall.escalated``) and a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
 
@@ -54,6 +55,23 @@ def number_for(runtime: Runtime, target: str) -> str:
     return str(getattr(runtime.config.incall, target))
 
 
+def _keep_conference_when_counsellor_leaves(
+    client: Any, participant: Any, reservation: Any, rid: str
+) -> None:
+    """Once an emergency service is on the line, the counsellor hanging up must not end the
+    conference: the child stays with 17/112/119. (The caller leaving still ends it.)"""
+    conference_sid = getattr(participant, "conference_sid", None)
+    if not conference_sid or not reservation.counsellor_call_sid:
+        log.error("incall.escalation_conference_unknown", rid=rid)
+        return
+    try:
+        client.conferences(conference_sid).participants(reservation.counsellor_call_sid).update(
+            end_conference_on_exit=False
+        )
+    except (TwilioRestException, OSError) as exc:  # the service is on the line all the same
+        log.error("incall.escalation_keep_failed", rid=rid, error=type(exc).__name__)
+
+
 def escalate(runtime: Runtime, counsellor_id: str, target: str, by: str) -> Escalation:
     """Add the service ``target`` to the counsellor's current call; audited and recorded."""
     to = number_for(runtime, target)
@@ -84,6 +102,7 @@ def escalate(runtime: Runtime, counsellor_id: str, target: str, by: str) -> Esca
         )  # fmt: skip
         raise EscalationError(502, "twilio_error", "L'appel n'a pas pu être passé.") from exc
     leg = getattr(participant, "call_sid", None)
+    _keep_conference_when_counsellor_leaves(client, participant, reservation, rid)
     append_event(
         runtime.redis, runtime.keys, "incall.escalated", now,
         rid=rid, call_sid=reservation.call_sid, counsellor=counsellor_id, target=target, by=by,

@@ -9,7 +9,13 @@ from flask import Flask
 from acd.store import Acd
 from helpline.clock import FrozenClock
 from helpline.runtime import Runtime
-from tests.incall.conftest import ParticipantsHttp, Session, live_call
+from tests.incall.conftest import (
+    CONFERENCE_SID,
+    COUNSELLOR_LEG,
+    ParticipantsHttp,
+    Session,
+    live_call,
+)
 
 
 def events(runtime: Runtime, what: str) -> list[dict[str, str]]:
@@ -34,13 +40,16 @@ def test_counsellor_brings_a_service_into_the_conference(
     twilio_http.requests.clear()
     response = counsellor.post_json("/incall/escalate", {"target": target})
     assert response.status_code == 201, response.get_data(as_text=True)
-    [request] = twilio_http.participants()
+    request, keep = twilio_http.participants()
     assert request.method == "POST"
     assert request.path.endswith(f"/Conferences/res-{rid}/Participants.json")
     assert request.data["To"] == number
     assert request.data["From"] == runtime.config.helpline.caller_id
     assert request.data["EarlyMedia"] == "true"
     assert request.data["EndConferenceOnExit"] == "false"
+    # The counsellor hanging up no longer ends the call: the child stays with the service.
+    assert keep.path.endswith(f"/Conferences/{CONFERENCE_SID}/Participants/{COUNSELLOR_LEG}.json")
+    assert keep.data == {"EndConferenceOnExit": "false"}
     [event] = events(runtime, "incall.escalated")
     assert event["rid"] == rid and event["target"] == target and event["by"] == "amina"
     assert event["at"] == str(int(clock.now().timestamp() * 1000))
@@ -62,7 +71,7 @@ def test_a_number_in_the_request_is_never_dialled(
     assert refused.status_code == 400
     ok = counsellor.post_json("/incall/escalate", {"target": "police", "to": "+33699999999"})
     assert ok.status_code == 201
-    assert [r.data["To"] for r in twilio_http.participants()] == ["17"]
+    assert [r.data.get("To") for r in twilio_http.participants()] == ["17", None]
 
 
 def test_double_click_dials_once(
@@ -77,7 +86,7 @@ def test_double_click_dials_once(
     assert counsellor.post_json("/incall/escalate", {"target": "police"}).status_code == 201
     again = counsellor.post_json("/incall/escalate", {"target": "police"})
     assert again.status_code == 409
-    assert len(twilio_http.participants()) == 1
+    assert len([r for r in twilio_http.participants() if "To" in r.data]) == 1
 
 
 def test_refused_without_a_live_call_of_ones_own(
