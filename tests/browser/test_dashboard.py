@@ -59,13 +59,13 @@ def test_manager_watches_a_caller_arrive_and_leave(server, page, clock: FrozenCl
     row = page.locator("#waiting tbody tr")
     row.first.wait_for()
     assert "Instagram" in row.first.inner_text() and "Jeune" in row.first.inner_text()
-    assert page.inner_text("#count-waiting") == "1"
-    assert page.locator("#nobody-waiting").is_hidden()
+    expect(page.locator("#count-waiting")).to_have_text("1")
+    expect(page.locator("#nobody-waiting")).to_be_hidden()
 
     acd.caller_gone(sid)
     page.locator("#nobody-waiting").wait_for(state="visible")
-    assert row.count() == 0
-    assert page.inner_text("#count-waiting") == "0"
+    expect(row).to_have_count(0)
+    expect(page.locator("#count-waiting")).to_have_text("0")
     assert page.evaluate("window.notReloaded") is True
 
 
@@ -81,7 +81,7 @@ def test_manager_changes_a_counsellors_state(server, page) -> None:
     assert page.locator("#reason-bruno").is_hidden()  # a reason only for a break
     team_row.get_by_role("button", name="Appliquer").click()
     expect(team_row.locator(".c-state")).to_contain_text("Disponible")
-    assert "Bruno : Disponible." in page.inner_text("#live-message")
+    expect(page.locator("#live-message")).to_contain_text("Bruno : Disponible.")
     bruno = acd.get_counsellor("bruno")
     assert bruno is not None and bruno.state is CounsellorState.AVAILABLE
     assert page.evaluate("window.notReloaded") is True
@@ -99,10 +99,11 @@ def test_manager_closes_the_line_for_the_evening(server, page, clock: FrozenCloc
     preview.wait_for()
     assert "Nous serons de nouveau là demain à 9 heures." in preview.inner_text()
     assert "L'accueil habituel" in page.inner_text("#heard-now")  # nothing changed yet
-    page.locator("form", has=page.locator("#close-until")).get_by_role(
-        "button", name="Fermer la ligne"
-    ).click()
-    page.wait_for_url("**/dashboard/hours")
+    with page.expect_navigation():  # the form posts, then the page comes back
+        page.locator("form", has=page.locator("#close-until")).get_by_role(
+            "button", name="Fermer la ligne"
+        ).click()
+    expect(page.locator("#heard-now")).to_contain_text("Le 30 18 est fermé pour le moment.")
     heard = page.inner_text("#heard-now")
     assert "Le 30 18 est fermé pour le moment." in heard
     assert "Nous serons de nouveau là demain à 9 heures." in heard
