@@ -17,20 +17,18 @@ ever lost, the next sweep serves it.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from redis import Redis
 from rq import Callback, Retry
-from rq.exceptions import DuplicateJobError
 from rq.job import Job, get_current_job
 from twilio.base.exceptions import TwilioRestException
 
 from acd import twilio_ops
 from acd.model import AcceptResult, GoneResult, OfferFailure, ReservationStatus
 from acd.store import Acd
+from helpline import periodic
 from helpline.log import get_logger
 from helpline.runtime import Runtime, get_runtime
 
@@ -46,8 +44,8 @@ DISPATCH_FLAG_TTL_S = 10
 #: Offers made by one dispatch at most (each one is a REST call); the next dispatch goes on.
 MAX_OFFERS_PER_DISPATCH = 100
 #: Finished jobs are not worth keeping; failed ones are kept a day for inspection.
-RESULT_TTL_S = 0
-FAILURE_TTL_S = 24 * 3600
+RESULT_TTL_S = periodic.RESULT_TTL_S
+FAILURE_TTL_S = periodic.FAILURE_TTL_S
 
 
 def rest_retry() -> Retry:
@@ -340,30 +338,10 @@ def sweep_every(runtime: Runtime) -> float:
     return max(1.0, SWEEP_EVERY_S / max(runtime.settings.clock_speed, 1.0))
 
 
-def _slot_job_id(runtime: Runtime, slot: int) -> str:
-    return f"acd-sweep-{runtime.config.helpline.id}-{slot}"
-
-
 def schedule_sweep(runtime: Runtime, now: float | None = None) -> bool:
-    """Schedule the next sweep at the next `sweep_every` boundary of the wall clock; its job
-    id names the slot, so a second worker scheduling the same slot is refused (one chain,
-    however many workers). True when this call scheduled it."""
-    now = time.time() if now is None else now
-    every = sweep_every(runtime)
-    slot = int(now // every) + 1
-    at = datetime.fromtimestamp(slot * every, UTC)
-    try:
-        runtime.queue.enqueue_at(
-            at,
-            sweep,
-            job_id=_slot_job_id(runtime, slot),
-            unique=True,
-            result_ttl=RESULT_TTL_S,
-            failure_ttl=FAILURE_TTL_S,
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    """Schedule the next sweep at the next `sweep_every` boundary (one chain however many
+    workers; see `helpline.periodic`). True when this call scheduled it."""
+    return periodic.schedule_slot(runtime, sweep, "acd-sweep", sweep_every(runtime), now)
 
 
 def _keep_sweeping(runtime: Runtime) -> None:

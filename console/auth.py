@@ -44,6 +44,7 @@ from flask.blueprints import BlueprintSetupState
 from console.users import Role, User, Users, normalise_login, script, valid_login
 from helpline.clock import to_ms
 from helpline.log import get_logger
+from helpline.pages import CSP, SECURITY_HEADERS  # noqa: F401 - re-exported
 from helpline.runtime import Runtime
 from helpline.settings import Settings
 
@@ -55,29 +56,6 @@ THROTTLE_ATTEMPTS = 5
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-# The Voice JS SDK talks to Twilio over WebSocket and HTTPS and plays its ringtones from
-# sdk.twilio.com; everything else comes from this origin only.
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "connect-src 'self' https://*.twilio.com wss://*.twilio.com",
-        "media-src 'self' https://sdk.twilio.com blob:",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 
 def runtime() -> Runtime:

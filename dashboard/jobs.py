@@ -19,13 +19,11 @@ What is kept, and by whom (docs/dashboard.md, "Retention"):
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from rq.exceptions import DuplicateJobError
-
 from dashboard import eventlog
+from helpline import periodic
 from helpline.clock import to_ms
 from helpline.log import get_logger
 from helpline.runtime import Runtime, get_runtime
@@ -33,8 +31,6 @@ from helpline.runtime import Runtime, get_runtime
 log = get_logger("dashboard.jobs")
 
 RETENTION_EVERY_S = 3600
-RESULT_TTL_S = 0
-FAILURE_TTL_S = 24 * 3600
 
 
 def run_retention(runtime: Runtime) -> dict[str, Any]:
@@ -64,28 +60,10 @@ def retention() -> dict[str, Any]:
     return run_retention(runtime)
 
 
-def _slot_job_id(runtime: Runtime, slot: int) -> str:
-    return f"dashboard-retention-{runtime.config.helpline.id}-{slot}"
-
-
 def schedule_retention(runtime: Runtime, now: float | None = None) -> bool:
-    """Schedule the next run at the next ``RETENTION_EVERY_S`` boundary of the wall clock;
-    True when this call scheduled it (False: another worker already did)."""
-    now = time.time() if now is None else now
-    slot = int(now // RETENTION_EVERY_S) + 1
-    at = datetime.fromtimestamp(slot * RETENTION_EVERY_S, UTC)
-    try:
-        runtime.queue.enqueue_at(
-            at,
-            retention,
-            job_id=_slot_job_id(runtime, slot),
-            unique=True,
-            result_ttl=RESULT_TTL_S,
-            failure_ttl=FAILURE_TTL_S,
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    """Schedule the next run at the next ``RETENTION_EVERY_S`` boundary; True when this call
+    scheduled it (False: another worker already did)."""
+    return periodic.schedule_slot(runtime, retention, "dashboard-retention", RETENTION_EVERY_S, now)
 
 
 def start_periodic(runtime: Runtime) -> None:

@@ -30,6 +30,7 @@ import redis as redis_lib
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from helpline.log import get_logger
+from helpline.pages import SECURITY_HEADERS
 from helpline.runtime import Runtime
 from ivr.hours import Day, Schedule, day_word, is_open
 from ivr.hours_store import list_exceptions, schedule
@@ -55,29 +56,6 @@ CSRF_COOKIE = "call_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_MAX_AGE = 2 * 3600
 VOICE_SDK_FILE = "vendor/twilio.min.js"  # under the console's static folder
-
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self' https://*.twilio.com wss://*.twilio.com",
-        "media-src 'self' https://sdk.twilio.com blob:",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 
 def runtime() -> Runtime:
