@@ -22,6 +22,7 @@ NAMES = (
     "outcome",
     "reserve",
     "offer_placed",
+    "offer_answered",
     "accept",
     "offer_failed",
     "call_ended",
@@ -118,6 +119,10 @@ class Scripts:
     def offer_placed(self, now_ms: int, res_key: str, rid: str, counsellor_call_sid: str) -> bool:
         """True when the CallSid was stored on a pending or accepted reservation."""
         return bool(self._run("offer_placed", now_ms, [res_key], [rid, counsellor_call_sid]))
+
+    def offer_answered(self, now_ms: int, res_key: str, rid: str) -> bool:
+        """True when a pending offer's clock was restarted (the counsellor picked up)."""
+        return bool(self._run("offer_answered", now_ms, [res_key], [rid]))
 
     def accept(
         self,

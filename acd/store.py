@@ -333,6 +333,11 @@ class Acd:
             self._now_ms(), self.keys.reservation(rid), rid, counsellor_call_sid
         )
 
+    def offer_answered(self, rid: str) -> bool:
+        """The counsellor picked up the offer's leg: they get ``offer_timeout`` again from now
+        to hear the whisper and press 1. False when the offer is not pending."""
+        return self.scripts.offer_answered(self._now_ms(), self.keys.reservation(rid), rid)
+
     def _parties(self, rid: str) -> tuple[str, str] | None:
         key = self.keys.reservation(rid)
         call_sid, cid = _strs(self.redis.hmget(key, ["call_sid", "counsellor_id"]))

@@ -426,6 +426,8 @@ def offer_twiml(rid: str) -> Response:
     now = runtime.clock.now()
     waited = reservation.waited_s + max(0, int((now - reservation.created_at).total_seconds()))
     remaining = int((reservation.expires_at - now).total_seconds())
+    if acd.offer_answered(rid):  # the whisper and the keypress get a full offer_timeout
+        remaining = max(remaining, runtime.config.acd.offer_timeout)
     prompts = [
         _say(runtime, language, "acd.offer_intro"),
         *_context(runtime, language, reservation, waited),

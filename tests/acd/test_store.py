@@ -519,6 +519,36 @@ def test_expired_offers_time_out_and_the_caller_keeps_their_place(
     assert acd.expire_offers() == []
 
 
+def test_the_offer_clock_restarts_when_the_leg_is_placed_and_when_it_is_answered(
+    acd, runtime, clock, make_counsellor
+) -> None:
+    """A slow worker or a long whisper never turns a counsellor who is there into a miss: the
+    offer gets offer_timeout (+ grace) again when their phone rings and when they pick up."""
+    timeout, grace = runtime.config.acd.offer_timeout, OFFER_GRACE_S
+    r = offered(acd, clock, make_counsellor)
+    clock.advance(timeout)  # the worker took this long to place the call
+    assert acd.offer_placed(r.id, "CA" + "e" * 32)
+    clock.advance(timeout)  # ringing: past the first expiry, within the restarted one
+    assert acd.expire_offers() == []
+    assert acd.offer_answered(r.id)  # picked up: the whisper starts
+    clock.advance(timeout + grace - 1)
+    assert acd.expire_offers() == []
+    assert acd.accept(r.id) is AcceptResult.ACCEPTED
+    assert acd.get_counsellor("amina").missed == 0
+    assert not acd.offer_answered(r.id)  # no longer pending: nothing to restart
+
+
+def test_an_answered_offer_left_unanswered_still_expires(
+    acd, runtime, clock, make_counsellor
+) -> None:
+    """The restarted clock is a clock: silence after picking up still ends the offer."""
+    r = offered(acd, clock, make_counsellor)
+    assert acd.offer_answered(r.id)
+    clock.advance(runtime.config.acd.offer_timeout + OFFER_GRACE_S)
+    assert acd.expire_offers() == [r.id]
+    assert [e for _, e in acd.redis.xrange(acd.keys.events) if e["what"] == "offer_answered"]
+
+
 # -- call end and wrap-up ---------------------------------------------------------------------
 
 

@@ -343,3 +343,19 @@ def test_bridge_without_an_accepted_offer_apologises(
     assert "Dial" not in answer.verbs()
     assert "interrompue" in answer.spoken() and "119" in answer.spoken()
     assert answer.verbs()[-1] == "Hangup"
+
+
+def test_a_counsellor_who_picks_up_late_and_hears_the_whole_whisper_can_still_accept(
+    runtime, acd, caller, counsellor, wait, twilio, clock
+) -> None:
+    """Picking up restarts the offer's clock: the sweep does not expire the offer during the
+    whisper, and the counsellor is not set aside as 'missed' (found by the Erlang benchmark)."""
+    start_offer(runtime, caller, counsellor, wait)
+    clock.advance(runtime.config.acd.offer_timeout)  # slow worker, long ring
+    twiml(twilio.post("/voice/offer/1", {"CallSid": AMINA_LEG, "Direction": "outbound-api"}))
+    clock.advance(runtime.config.acd.offer_timeout - 1)  # the whisper, then a keypress
+    jobs.sweep()
+    answer = twiml(twilio.post("/voice/offer/1/answer", {"CallSid": AMINA_LEG, "Digits": "1"}))
+    assert "Dial" in answer.verbs()
+    amina = acd.get_counsellor("amina")
+    assert amina.state is CounsellorState.ON_CALL and amina.missed == 0
