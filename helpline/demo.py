@@ -84,6 +84,27 @@ def _seed(runtime: Runtime, count: int, password: str) -> list[str]:
     return ids
 
 
+MISSED_BACK_AFTER_S = 120  # simulated seconds before the demo's duty manager steps in
+
+
+def duty_manager(runtime: Runtime) -> list[str]:
+    """What a duty manager does on a real evening, played by the demo: a counsellor set aside
+    after a missed offer is put back on duty after a couple of minutes. Returns their ids."""
+    from acd.jobs import request_dispatch
+    from acd.model import CounsellorState
+    from acd.store import Acd
+
+    acd, now, back = Acd(runtime), runtime.clock.now(), []
+    for c in acd.list_counsellors():
+        missed = c.state == CounsellorState.BREAK and c.reason == "missed"
+        if missed and (now - c.state_since).total_seconds() >= MISSED_BACK_AFTER_S:
+            acd.set_state(c.id, CounsellorState.AVAILABLE)
+            back.append(c.id)
+    if back:
+        request_dispatch(runtime)
+    return back
+
+
 def _status_line(runtime: Runtime, sim: Any) -> str:
     from acd.store import Acd
 
@@ -251,8 +272,13 @@ def run_demo(opts: DemoOptions, as_json: bool, echo: Any = click.echo) -> dict[s
         last = 0.0
         while not future.done():
             time.sleep(0.25)
-            if not as_json and time.monotonic() - last >= (1 if interactive else 5):
+            if time.monotonic() - last >= 1:
                 last = time.monotonic()
+                back = duty_manager(runtime)
+                if back and not as_json:
+                    echo(f"\nduty manager: {', '.join(back)} back on duty after a missed offer")
+                if as_json or (not interactive and int(last) % 5):
+                    continue
                 line = _status_line(runtime, sim)
                 echo(f"\r{line}" if interactive else line, nl=not interactive)
         sim_report = future.result()
@@ -278,7 +304,7 @@ def run_demo(opts: DemoOptions, as_json: bool, echo: Any = click.echo) -> dict[s
 @click.option(
     "--rate",
     type=click.FloatRange(min=0.1),
-    default=3,
+    default=1.0,
     show_default=True,
     help="Calls per simulated minute.",
 )
@@ -317,6 +343,9 @@ def demo(as_json: bool, **kwargs: Any) -> None:  # fmt: skip
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly: a process started in the background of a non-interactive shell inherits
+    # SIGINT ignored, and Ctrl-C (or kill -INT) must stop the demo wherever it was started.
+    signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGTERM, on_term)
     report = run_demo(opts, as_json)
     if as_json:
