@@ -826,34 +826,31 @@ def _json(text: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-@bp.get("/exports/calls.csv")
-@manager_only
-def export_calls() -> Any:
-    """One row per call (no number, no pseudonym, no CallSid)."""
+def _export(action: str, build: Any, filename: str) -> Any:
+    """A CSV export over the requested date range, audited; back to the page if refused."""
     rt = runtime()
     try:
         first, last = _range()
     except ExportRefused as exc:
         flash(f"Export impossible : {exc}.", "error")
         return redirect(url_for("dashboard.exports_page"))
-    text, count = service.calls_csv(rt, first, last)
-    _record("export.calls", f"{first}..{last}", {}, {"rows": count})
-    return _csv(text, f"appels-{first}-{last}.csv")
+    text, count = build(rt, first, last)
+    _record(action, f"{first}..{last}", {}, {"rows": count})
+    return _csv(text, f"{filename}-{first}-{last}.csv")
+
+
+@bp.get("/exports/calls.csv")
+@manager_only
+def export_calls() -> Any:
+    """One row per call (no number, no pseudonym, no CallSid)."""
+    return _export("export.calls", service.calls_csv, "appels")
 
 
 @bp.get("/exports/daily.csv")
 @manager_only
 def export_daily() -> Any:
     """Daily figures per platform."""
-    rt = runtime()
-    try:
-        first, last = _range()
-    except ExportRefused as exc:
-        flash(f"Export impossible : {exc}.", "error")
-        return redirect(url_for("dashboard.exports_page"))
-    text, count = service.daily_csv(rt, first, last)
-    _record("export.daily", f"{first}..{last}", {}, {"rows": count})
-    return _csv(text, f"chiffres-{first}-{last}.csv")
+    return _export("export.daily", service.daily_csv, "chiffres")
 
 
 @bp.get("/audit")
