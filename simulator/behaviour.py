@@ -47,8 +47,9 @@ class Behaviour:
     answer_delay = 0.0  # …after this long
     patience: float | None = None  # a caller's time in queue before hanging up
 
-    def keys_for_gather(self) -> str | None:
-        """Keys pressed at the next <Gather> ("" or None: silence)."""
+    def keys_for_gather(self, in_queue: bool = False) -> str | None:
+        """Keys pressed at the next <Gather> ("" or None: silence); ``in_queue``: the Gather is
+        in a waitUrl document (e.g. a callback offer)."""
         return None
 
 
@@ -63,11 +64,18 @@ class CallerBehaviour(Behaviour):
     patience: float | None = None
     key_delay: float = 1.5
     presses: int = 0
+    # In a queue: a load caller who accepts a callback presses ``callback_key`` at every
+    # waitUrl <Gather> (decided once per caller), and is silent there otherwise.
+    accepts_callback: bool = False
+    callback_key: str = "1"
+    callback_answers: bool | None = None  # picks up the app's callbacks (None: drawn per call)
 
-    def keys_for_gather(self) -> str | None:
+    def keys_for_gather(self, in_queue: bool = False) -> str | None:
         """The next scripted entry (silence once the script is used up), else a random draw."""
         if self.script is not None:
             keys = self.script.pop(0) if self.script else None
+        elif in_queue:
+            keys = self.callback_key if self.accepts_callback else None
         else:
             keys = self.preferred_key if self.rng.random() < self.press_probability else None
         if keys:
@@ -85,9 +93,47 @@ class CounsellorBehaviour(Behaviour):
     accept_digits: str = "1"
     key_delay: float = 2.0
 
-    def keys_for_gather(self) -> str | None:
+    def keys_for_gather(self, in_queue: bool = False) -> str | None:
         """Accept the offer."""
         return self.accept_digits or None
+
+
+@dataclass
+class ServiceBehaviour(Behaviour):
+    """An emergency or child-protection line (17, 112, 119) brought into a call: it answers
+    and stays on the line until hung up (or for ``handle_time``, when finite)."""
+
+    answers: bool = True
+    answer_delay: float = 3.0
+    handle_time: float = math.inf
+    key_delay: float = 2.0
+
+
+@dataclass
+class SupervisorBehaviour(ServiceBehaviour):
+    """A duty manager's browser softphone (``client:manager-…``): answers, stays until hung up."""
+
+    answer_delay: float = 2.0
+
+
+@dataclass
+class CallbackBehaviour(Behaviour):
+    """A caller picking up the helpline's callback: the same person as on their first call
+    (same script of keys, same patience in a queue), with their own pick-up decision."""
+
+    caller: CallerBehaviour = field(default_factory=CallerBehaviour)
+    answers: bool = True
+    answer_delay: float = 5.0
+    key_delay: float = field(init=False)
+    patience: float | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key_delay = self.caller.key_delay
+        self.patience = self.caller.patience
+
+    def keys_for_gather(self, in_queue: bool = False) -> str | None:
+        """What the caller presses, continuing their script."""
+        return self.caller.keys_for_gather(in_queue)
 
 
 @dataclass(frozen=True)

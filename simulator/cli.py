@@ -16,6 +16,7 @@ import click
 from simulator.behaviour import parse_mix
 from simulator.config import ALL_CALL_EVENTS, DEFAULT_ACCOUNT_SID, SimConfig
 from simulator.core import Simulator
+from simulator.faults import FaultConfig
 from simulator.report import render
 
 
@@ -162,6 +163,29 @@ def _mix(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dic
     help="Probability that a caller presses a key at a Gather.",
 )
 @click.option(
+    "--callback-accept-probability",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Probability that a caller presses --callback-key at a Gather in the queue's waitUrl.",
+)
+@click.option(
+    "--callback-key", default="1", show_default=True, help="The key that accepts a callback."
+)
+@click.option(
+    "--callback-answer-probability",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Probability that a caller picks up the helpline's callback.",
+)
+@click.option(
+    "--services",
+    default="17,112,119",
+    show_default=True,
+    help="Numbers answered by an emergency or child-protection service that stays on the line.",
+)
+@click.option(
     "--status-callback-events",
     callback=_events,
     default=",".join(ALL_CALL_EVENTS),
@@ -183,6 +207,50 @@ def _mix(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dic
     type=click.Path(dir_okay=False),
     default=None,
     help="Write the REST base URL to this file once listening.",
+)
+@click.option(
+    "--rest-error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: share of REST requests answered --rest-error-status.",
+)
+@click.option("--rest-error-status", type=click.Choice(["500", "502", "503", "504"]), default="503")
+@click.option(
+    "--rest-timeout-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: share of REST requests served but answered only after --rest-timeout.",
+)
+@click.option(
+    "--rest-timeout",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Real seconds a timed-out REST answer is held.",
+)
+@click.option(
+    "--rest-delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Fault: real seconds added to every REST answer.",
+)
+@click.option(
+    "--callback-duplicate-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: share of status callbacks sent twice.",
+)
+@click.option(
+    "--callback-delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Fault: status callbacks sent up to this many real seconds late.",
+)
+@click.option(
+    "--callback-reorder-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: share of status callbacks overtaken by the next one.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for a reproducible load.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
@@ -211,12 +279,27 @@ def simulate(**options: Any) -> None:  # fmt: skip
         answer_delay=options["answer_delay"],
         no_answer_probability=options["no_answer"],
         press_probability=options["press_probability"],
+        callback_accept_probability=options["callback_accept_probability"],
+        callback_key=options["callback_key"],
+        callback_answer_probability=options["callback_answer_probability"],
+        services={n: {} for n in options["services"].replace(",", " ").split()},
         status_callback_events=options["status_callback_events"],
         service_level_seconds=options["service_level"],
         seed=options["seed"],
     )
     if options["platform_mix"]:
         config.platform_mix = options["platform_mix"]
+    config.faults = FaultConfig(
+        rest_error_rate=options["rest_error_rate"],
+        rest_error_status=int(options["rest_error_status"]),
+        rest_timeout_rate=options["rest_timeout_rate"],
+        rest_timeout_s=options["rest_timeout"],
+        rest_delay_s=options["rest_delay"],
+        callback_duplicate_rate=options["callback_duplicate_rate"],
+        callback_delay_s=options["callback_delay"],
+        callback_reorder_rate=options["callback_reorder_rate"],
+        seed=options["seed"],
+    )
     try:
         config.validate()
     except ValueError as exc:

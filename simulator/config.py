@@ -11,6 +11,7 @@ from simulator.behaviour import (
     DEFAULT_PLATFORM_MIX,
     DEFAULT_TYPE_KEYS,
 )
+from simulator.faults import FaultConfig
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 ALL_CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
@@ -71,9 +72,36 @@ class SimConfig:
     # CounsellorBehaviour to force, e.g. {"client:bruno": {"answers": False}}.
     counsellors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    # Services a counsellor brings into a call (safeguarding escalation): outbound legs to
+    # these numbers are answered by a service that stays on the line until hung up. Values
+    # are fields of ServiceBehaviour to force, e.g. {"+33122334455": {"answer_delay": 8}}.
+    services: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {"17": {}, "112": {}, "119": {}}
+    )
+    service_answer_delay: float = 3.0
+    # Duty managers' softphones (supervisor listening): answer and stay until hung up.
+    supervisor_prefix: str = "client:manager-"
+    supervisor_answer_delay: float = 2.0
+
+    # Virtual hold. At a <Gather> in a waitUrl document (the callback offer), a load caller
+    # presses ``callback_key`` with this probability (drawn once per caller); scripted
+    # callers press what their script says.
+    callback_accept_probability: float = 0.0
+    callback_key: str = "1"
+    # An outbound leg to the number a simulated caller called from is that caller's phone:
+    # they pick up with this probability, after ``callback_answer_delay`` (uniform in 0.5-1.5 x).
+    callback_answer_probability: float = 1.0
+    callback_answer_delay: float = 5.0
+    # Per caller number (their From): fields of CallbackBehaviour to force, e.g.
+    # {"+33612345678": {"answers": False}}.
+    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
     # Report.
     service_level_seconds: float = 60.0
     max_call_seconds: float = 4 * 3600.0  # Twilio's default maximum call duration
+
+    # Faults to inject (simulator/faults.py; all off by default; may change while running).
+    faults: FaultConfig = field(default_factory=FaultConfig)
 
     def validate(self) -> None:
         """Refuse settings that cannot work, naming the problem."""
@@ -83,11 +111,20 @@ class SimConfig:
             raise ValueError("no_answer_probability must be between 0 and 1")
         if not 0 <= self.press_probability <= 1:
             raise ValueError("press_probability must be between 0 and 1")
-        allowed = {"answers", "answer_delay", "handle_time", "accept_digits"}
-        for address, fields_ in self.counsellors.items():
-            unknown_fields = set(fields_) - allowed
-            if unknown_fields:
-                raise ValueError(f"counsellor {address}: unknown fields {sorted(unknown_fields)}")
+        for name in ("callback_accept_probability", "callback_answer_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+        timing = {"answers", "answer_delay"}
+        overrides = (
+            ("counsellor", self.counsellors, timing | {"handle_time", "accept_digits"}),
+            ("service", self.services, timing | {"handle_time"}),
+            ("callback", self.callbacks, timing),
+        )
+        for kind, table, allowed in overrides:
+            for address, fields_ in table.items():
+                unknown_fields = set(fields_) - allowed
+                if unknown_fields:
+                    raise ValueError(f"{kind} {address}: unknown fields {sorted(unknown_fields)}")
         if self.handle_time_distribution not in {"lognormal", "exponential"}:
             raise ValueError("handle_time_distribution must be lognormal or exponential")
         if not self.account_sid.startswith("AC") or len(self.account_sid) != 34:
@@ -95,3 +132,4 @@ class SimConfig:
         unknown = set(self.status_callback_events) - set(ALL_CALL_EVENTS)
         if unknown:
             raise ValueError(f"unknown status callback events: {sorted(unknown)}")
+        self.faults.validate()

@@ -24,8 +24,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from simulator import report as reports
 from simulator.behaviour import (
+    Behaviour,
+    CallbackBehaviour,
     CallerBehaviour,
     CounsellorBehaviour,
+    ServiceBehaviour,
+    SupervisorBehaviour,
     caller_address,
     handle_time,
     normalise,
@@ -34,7 +38,7 @@ from simulator.behaviour import (
 from simulator.clock import SimClock
 from simulator.config import SimConfig
 from simulator.interpreter import Interpreter
-from simulator.model import HangupCommand, Leg, Network, new_sid
+from simulator.model import Conference, HangupCommand, Leg, Network, new_sid
 from simulator.rest import create_rest_app
 from simulator.webhooks import Dispatcher, Webhooks
 
@@ -70,6 +74,9 @@ class CallResult:
     ended_by: str | None
     end_reason: str | None
     events: list[tuple[float, str]]
+    # The application's callbacks to this caller (virtual hold): one dict per leg with its
+    # sid, status, answered and connected (to a counsellor).
+    callbacks: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 class CallHandle:
@@ -113,6 +120,12 @@ class CallHandle:
     def hangup(self) -> None:
         """The caller hangs up now."""
         self.leg.set_timer("hangup", self._sim.clock.now())
+
+    @property
+    def callbacks(self) -> list[Leg]:
+        """The legs the application placed to call this caller back, in order."""
+        with self._sim.net.lock:
+            return list(self.leg.callbacks)
 
 
 class Simulator:
@@ -236,29 +249,15 @@ class Simulator:
         With ``start=False`` the caller must `spawn` it (the REST API first answers with the
         call as created, status ``queued``).
         """
-        cfg = self.config
         with self.net.lock:
-            rng = self._counsellor_rng
-            behaviour = CounsellorBehaviour(
-                answers=rng.random() >= cfg.no_answer_probability,
-                answer_delay=cfg.answer_delay * rng.uniform(0.5, 1.5),
-                handle_time=handle_time(
-                    rng,
-                    cfg.handle_time_mean,
-                    cfg.handle_time_distribution,
-                    cfg.handle_time_sigma,
-                ),
-                accept_digits=cfg.accept_digits,
-            )
-            for name, value in cfg.counsellors.get(to, {}).items():
-                setattr(behaviour, name, value)
+            role, behaviour, called_back = self._answering_party(to)
             leg = Leg(
                 net=self.net,
                 sid=new_sid("CA"),
                 direction=direction,
                 from_=from_,
                 to=to,
-                role="counsellor",
+                role=role,
                 behaviour=behaviour,
                 created_at=self.clock.now(),
                 date_created=self.clock.rfc2822(),
@@ -275,9 +274,62 @@ class Simulator:
             )
             if parent is not None:
                 parent.children.append(leg)
+            if called_back is not None:
+                leg.callback_of = called_back.sid
+                leg.platform, leg.caller_type = called_back.platform, called_back.caller_type
+                called_back.callbacks.append(leg)
+                log.info("callback_placed call_sid=%s caller=%s", leg.sid, called_back.sid)
         if start:
             self.spawn(leg)
         return leg
+
+    def _caller_at(self, address: str) -> Leg | None:
+        """The latest simulated caller who called from ``address`` (lock held)."""
+        for leg in reversed(self.callers):
+            if leg.from_ == address:
+                return leg
+        return None
+
+    def _answering_party(self, to: str) -> tuple[str, Behaviour, Leg | None]:
+        """Who picks up an outbound leg to ``to``: (role, behaviour, caller called back).
+
+        The number a simulated caller called from is that caller's phone (a callback); a
+        configured service number is a service (17, 112, 119…); ``client:manager-…`` is a duty
+        manager's softphone; anything else is a counsellor's phone (lock held).
+        """
+        cfg, rng = self.config, self._counsellor_rng
+        caller = self._caller_at(to)
+        behaviour: Behaviour
+        if caller is not None:
+            first = caller.behaviour
+            behaviour = CallbackBehaviour(
+                caller=first if isinstance(first, CallerBehaviour) else CallerBehaviour(),
+                answers=rng.random() < cfg.callback_answer_probability,
+                answer_delay=cfg.callback_answer_delay * rng.uniform(0.5, 1.5),
+            )
+            if isinstance(first, CallerBehaviour) and first.callback_answers is not None:
+                behaviour.answers = first.callback_answers
+            for name, value in cfg.callbacks.get(to, {}).items():
+                setattr(behaviour, name, value)
+            return "caller", behaviour, caller
+        if to in cfg.services:
+            behaviour = ServiceBehaviour(answer_delay=cfg.service_answer_delay)
+            for name, value in cfg.services[to].items():
+                setattr(behaviour, name, value)
+            return "service", behaviour, None
+        if cfg.supervisor_prefix and to.startswith(cfg.supervisor_prefix):
+            return "supervisor", SupervisorBehaviour(answer_delay=cfg.supervisor_answer_delay), None
+        behaviour = CounsellorBehaviour(
+            answers=rng.random() >= cfg.no_answer_probability,
+            answer_delay=cfg.answer_delay * rng.uniform(0.5, 1.5),
+            handle_time=handle_time(
+                rng, cfg.handle_time_mean, cfg.handle_time_distribution, cfg.handle_time_sigma
+            ),
+            accept_digits=cfg.accept_digits,
+        )
+        for name, value in cfg.counsellors.get(to, {}).items():
+            setattr(behaviour, name, value)
+        return "counsellor", behaviour, None
 
     def place_call(
         self,
@@ -292,6 +344,7 @@ class Simulator:
         caller_type: str | None = None,
         channel: str | None = None,
         seed: int | None = None,
+        callback_answers: bool | None = None,
     ) -> CallHandle:
         """Place one inbound call to the Voice URL.
 
@@ -300,6 +353,8 @@ class Simulator:
         ``patience``: seconds in a queue before hanging up (None: never). ``hangup_after``:
         the caller hangs up that many seconds after dialling, wherever they are. ``params``
         are added to the first request (Voice SDK custom parameters, SIP headers).
+        ``callback_answers``: whether this caller picks up the app's callbacks (None: drawn
+        with ``callback_answer_probability``).
         """
         cfg = self.config
         if not cfg.voice_url:
@@ -318,7 +373,11 @@ class Simulator:
             preferred_key=cfg.caller_type_keys.get(kind, "1"),
             patience=patience,
             key_delay=cfg.caller_key_delay,
+            callback_key=cfg.callback_key,
+            callback_answers=callback_answers,
         )
+        if cfg.callback_accept_probability > 0:  # no draw at 0: seeded runs stay as they were
+            behaviour.accepts_callback = rng.random() < cfg.callback_accept_probability
         with self.net.lock:
             now = self.clock.now()
             leg = Leg(
@@ -419,6 +478,8 @@ class Simulator:
         """The report's view of one caller."""
         with self.net.lock:
             behaviour = leg.behaviour
+            callbacks = list(leg.callbacks)
+            connected = [cb.connected_at for cb in callbacks if cb.connected_at is not None]
             return reports.CallerRecord(
                 sid=leg.sid,
                 platform=leg.platform,
@@ -434,6 +495,14 @@ class Simulator:
                 left_queue_at=leg.left_queue_at,
                 app_error=leg.app_error,
                 pressed_keys=bool(getattr(behaviour, "presses", 0)),
+                pressed_in_queue=leg.pressed_in_queue,
+                callbacks_placed=len(callbacks),
+                callbacks_answered=sum(1 for cb in callbacks if cb.answered_at is not None),
+                callbacks_unanswered=sum(
+                    1 for cb in callbacks if not cb.live and cb.answered_at is None
+                ),
+                callback_connected_at=min(connected) if connected else None,
+                callback_talk_seconds=sum(cb.talk_seconds for cb in callbacks),
             )
 
     def result(self, leg: Leg) -> CallResult:
@@ -454,12 +523,26 @@ class Simulator:
                 ended_by=leg.ended_by,
                 end_reason=leg.end_reason,
                 events=list(leg.events),
+                callbacks=[
+                    {
+                        "sid": cb.sid,
+                        "status": cb.status,
+                        "answered": cb.answered_at is not None,
+                        "connected": cb.connected_at is not None,
+                        "transcript": list(cb.transcript),
+                    }
+                    for cb in leg.callbacks
+                ],
             )
 
-    def counsellor_legs(self) -> dict[str, int]:
-        """How the legs the application placed towards counsellors went."""
+    def counsellor_legs(self, role: str = "counsellor") -> dict[str, int]:
+        """How the legs the application placed towards counsellors (or ``role``) went."""
         with self.net.lock:
-            legs = [leg for leg in self.net.calls.values() if leg.role == "counsellor"]
+            legs = [
+                leg
+                for leg in self.net.calls.values()
+                if leg.role == role and leg.direction != "inbound"
+            ]
             counts = {
                 "placed": len(legs),
                 "answered": sum(1 for leg in legs if leg.answered_at is not None),
@@ -469,6 +552,39 @@ class Simulator:
                 "live": sum(1 for leg in legs if leg.live),
             }
             return counts
+
+    # -- in-call tools: conferences, who hears whom --------------------------------------
+
+    def conference(self, ref: str) -> Conference | None:
+        """A conference by SID, else the live one (or latest) with that friendly name."""
+        with self.net.lock:
+            conf = self.net.conference_by_ref(ref)
+            if conf is None:
+                named = [c for c in self.net.conferences.values() if c.friendly_name == ref]
+                conf = named[-1] if named else None
+            return conf
+
+    def who_hears(self, ref: str) -> dict[str, set[str]]:
+        """Now, in conference ``ref`` (SID or name): speaker CallSid → CallSids hearing them."""
+        conf = self.conference(ref)
+        if conf is None:
+            return {}
+        return {sid: set(heard) for sid, heard in self.net.hearing(conf).items()}
+
+    def legs_to(self, address: str) -> list[Leg]:
+        """The outbound legs placed to ``address`` (``client:amina``, ``17``…), oldest first."""
+        with self.net.lock:
+            return [
+                leg
+                for leg in self.net.calls.values()
+                if leg.to == address and leg.direction != "inbound"
+            ]
+
+    def hangup_leg(self, sid: str) -> None:
+        """The person on leg ``sid`` (a counsellor, a service, a manager) hangs up now."""
+        with self.net.lock:
+            leg = self.net.calls[sid]
+        leg.set_timer("hangup", self.clock.now())
 
     def network_counters(self) -> dict[str, int]:
         """Webhook failures, fallbacks used, status callbacks sent and failed, …"""
@@ -486,6 +602,10 @@ class Simulator:
             self.config.service_level_seconds,
             network=self.network_counters(),
             counsellor_legs=self.counsellor_legs(),
+            other_legs={
+                "service_legs": self.counsellor_legs("service"),
+                "supervisor_legs": self.counsellor_legs("supervisor"),
+            },
         )
 
     def report_text(self, legs: Iterable[Leg] | None = None) -> str:

@@ -96,6 +96,7 @@ class Interpreter:
         self.leg = leg
         self._until: Callable[[], bool] | None = None
         self._first_request = True
+        self._in_wait = False  # running a waitUrl document (its Gathers are queue offers)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -185,6 +186,8 @@ class Interpreter:
                 net.dequeue(leg.member)
             if leg.participant is not None:
                 net.leave_conference(leg.participant)
+            if leg.joining is not None:
+                net.drop_pending(leg.joining)
             for child in leg.children:
                 if child.live:
                     child.command(HangupCommand("parent"))
@@ -342,8 +345,26 @@ class Interpreter:
         if not self._ring(answer_after, leg.timeout):
             raise _Rejected("no-answer")
         self._answer()
+        if leg.joining is not None and leg.url is None and leg.twiml is None:
+            self._participant(leg.joining)
+            return
         doc = self.load(Transfer(leg.url, leg.method, {}, leg.twiml), leg.url or "")
         self.drive(doc)
+
+    def _participant(self, p: Participant) -> None:
+        """A leg created by the Participants resource: in the conference once answered, and
+        hung up when it leaves it (there is no TwiML to continue with)."""
+        leg, net = self.leg, self.net
+        if not net.admit(p):
+            leg.log("the conference ended before the participant answered")
+            return
+        leg.log(f"joined conference {p.conference.friendly_name} (participant)")
+        try:
+            leg.sleep(NEVER, until=lambda: p.removed)
+        except LegSignal:
+            net.leave_conference(p)
+            raise
+        leg.log("left conference")
 
     def _dial_child(self) -> None:
         leg = self.leg
@@ -444,7 +465,11 @@ class Interpreter:
         for child in verb.children:
             self.sound(child)
         behaviour = self.leg.behaviour
-        keys = behaviour.keys_for_gather() if "dtmf" in verb.attr("input", "dtmf") else None
+        in_queue = self._in_wait
+        dtmf = "dtmf" in verb.attr("input", "dtmf")
+        keys = behaviour.keys_for_gather(in_queue=in_queue) if dtmf else None
+        if keys and in_queue:
+            self.leg.pressed_in_queue = True
         digits, finished_on = "", ""
         if keys and behaviour.key_delay <= timeout:
             self.pause(behaviour.key_delay)
@@ -579,6 +604,13 @@ class Interpreter:
             return None
 
     def _run_wait_doc(self, doc: Document, member: Member) -> str:
+        self._in_wait = True
+        try:
+            return self._run_wait_docs(doc, member)
+        finally:
+            self._in_wait = False
+
+    def _run_wait_docs(self, doc: Document, member: Member) -> str:
         while True:
             step: Step = CONTINUE
             for verb in doc.verbs:
@@ -647,6 +679,8 @@ class Interpreter:
             "start_on_enter": noun.flag("startConferenceOnEnter", True),
             "end_on_exit": noun.flag("endConferenceOnExit", False),
             "label": noun.attrs.get("participantLabel"),
+            "coaching": bool(noun.attr("coach")),  # coach="CA…": heard only by that leg
+            "call_sid_to_coach": noun.attr("coach") or None,
             "status_callback": self.resolve(doc.url, callback) if callback else None,
             "status_callback_method": noun.attr("statusCallbackMethod", "POST"),
             "status_callback_events": events or frozenset({"start", "end"}),

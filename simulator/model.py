@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 API_VERSION = "2010-04-01"
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 NEVER = math.inf
+# Who a party on each role talks with in a conference: being with one of them is a
+# conversation (talk time, the counsellor's handle time); losing them all means being alone.
+# A supervisor talks with nobody in that sense: they stay until hung up.
+TALKS_WITH: dict[str, frozenset[str]] = {
+    "caller": frozenset({"counsellor", "service"}),
+    "counsellor": frozenset({"caller"}),
+    "service": frozenset({"caller", "counsellor"}),
+    "supervisor": frozenset(),
+}
 
 
 def new_sid(prefix: str) -> str:
@@ -124,6 +133,9 @@ class Participant:
     date_created: str
     removed: bool = False
     had_peer: bool = False  # has talked to the other side in this conference
+    coaching: bool = False  # heard only by the leg ``call_sid_to_coach``
+    call_sid_to_coach: str | None = None
+    connected: bool = True  # False while a REST-created participant's phone rings
 
 
 @dataclass
@@ -142,6 +154,11 @@ class Conference:
     sequence: int = 0
     reason_ended: str | None = None
     call_sid_ending: str | None = None
+    # REST-created participants whose phone is still ringing (they join when answered).
+    pending: dict[str, Participant] = field(default_factory=dict)
+    # Who could hear whom, after every change: (simulated time, event, speaker CallSid →
+    # CallSids of the legs hearing them). See `Network.hearing`.
+    hearing_log: list[tuple[float, str, dict[str, frozenset[str]]]] = field(default_factory=list)
 
     @property
     def started(self) -> bool:
@@ -191,6 +208,7 @@ class Leg:
     timers: dict[str, float] = field(default_factory=dict)
     member: Member | None = None
     participant: Participant | None = None
+    joining: Participant | None = None  # a REST-created participant, until answered
     children: list[Leg] = field(default_factory=list)
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -211,6 +229,9 @@ class Leg:
     end_reason: str | None = None
     app_error: int | None = None
     dial_started_at: float | None = None
+    pressed_in_queue: bool = False  # pressed a key at a waitUrl <Gather> (a callback offer)
+    callback_of: str | None = None  # on a callback leg: the CallSid of the first call
+    callbacks: list[Leg] = field(default_factory=list)  # on a caller's leg: the app's callbacks
 
     def __post_init__(self) -> None:
         self.cond = threading.Condition(self.net.lock)
@@ -369,11 +390,14 @@ class Network:
 
     # -- conferences --------------------------------------------------------------------
 
-    def join_conference(self, leg: Leg, name: str, attrs: dict[str, Any]) -> Participant:
-        """Add ``leg`` to the live conference called ``name`` (created on demand)."""
+    def live_conference(self, name: str, attrs: dict[str, Any], create: bool) -> Conference | None:
+        """The live conference called ``name``; a new one when ``create`` and there is none.
+
+        The first participant's ``status_callback*`` attributes become the conference's.
+        """
         with self.lock:
             conf = self._live_conferences.get(name)
-            if conf is None:
+            if conf is None and create:
                 stamp = self.clock.rfc2822()
                 conf = Conference(new_sid("CF"), name, stamp, stamp)
                 conf.status_callback = attrs.get("status_callback")
@@ -381,29 +405,83 @@ class Network:
                 conf.status_callback_events = attrs.get("status_callback_events", frozenset())
                 self.conferences[conf.sid] = conf
                 self._live_conferences[name] = conf
-            p = Participant(
-                leg=leg,
-                conference=conf,
-                muted=attrs.get("muted", False),
-                hold=False,
-                start_on_enter=attrs.get("start_on_enter", True),
-                end_on_exit=attrs.get("end_on_exit", False),
-                label=attrs.get("label"),
-                joined_at=self.clock.now(),
-                date_created=self.clock.rfc2822(),
-            )
-            conf.participants[leg.sid] = p
-            leg.participant = p
-            self._conference_event(conf, "join", "participant-join", p)
-            if (
-                not conf.started
-                and len(conf.participants) >= 2
-                and any(x.start_on_enter for x in conf.participants.values())
-            ):
-                conf.status = "in-progress"
-                self._conference_event(conf, "start", "conference-start")
-            self._presence(conf)
+            return conf
+
+    def conference_by_ref(self, ref: str) -> Conference | None:
+        """A conference by SID (any), else the live one with that friendly name."""
+        with self.lock:
+            return self.conferences.get(ref) or self._live_conferences.get(ref)
+
+    def new_participant(self, leg: Leg, conf: Conference, attrs: dict[str, Any]) -> Participant:
+        """A participant record for ``leg`` (not yet in the conference)."""
+        return Participant(
+            leg=leg,
+            conference=conf,
+            muted=attrs.get("muted", False),
+            hold=attrs.get("hold", False),
+            start_on_enter=attrs.get("start_on_enter", True),
+            end_on_exit=attrs.get("end_on_exit", False),
+            label=attrs.get("label"),
+            joined_at=self.clock.now(),
+            date_created=self.clock.rfc2822(),
+            coaching=attrs.get("coaching", False),
+            call_sid_to_coach=attrs.get("call_sid_to_coach"),
+        )
+
+    def join_conference(self, leg: Leg, name: str, attrs: dict[str, Any]) -> Participant:
+        """Add ``leg`` to the live conference called ``name`` (created on demand)."""
+        with self.lock:
+            conf = self.live_conference(name, attrs, create=True)
+            assert conf is not None
+            p = self.new_participant(leg, conf, attrs)
+            self._admit(p)
             return p
+
+    def add_pending(self, leg: Leg, conf: Conference, attrs: dict[str, Any]) -> Participant:
+        """A REST-created participant: listed as ringing until its leg answers (`admit`)."""
+        with self.lock:
+            p = self.new_participant(leg, conf, attrs)
+            p.connected = False
+            conf.pending[leg.sid] = p
+            leg.joining = p
+            return p
+
+    def admit(self, p: Participant) -> bool:
+        """A REST-created participant's leg answered: it joins; False if the conference ended."""
+        with self.lock:
+            conf = p.conference
+            conf.pending.pop(p.leg.sid, None)
+            p.leg.joining = None
+            if conf.status == "completed" or p.removed:
+                p.removed = True
+                return False
+            p.connected = True
+            p.joined_at = self.clock.now()
+            self._admit(p)
+            return True
+
+    def drop_pending(self, p: Participant) -> None:
+        """A REST-created participant's leg ended before answering."""
+        with self.lock:
+            p.conference.pending.pop(p.leg.sid, None)
+            p.removed = True
+            if p.leg.joining is p:
+                p.leg.joining = None
+
+    def _admit(self, p: Participant) -> None:
+        conf, leg = p.conference, p.leg
+        conf.participants[leg.sid] = p
+        leg.participant = p
+        self._conference_event(conf, "join", "participant-join", p)
+        if (
+            not conf.started
+            and len(conf.participants) >= 2
+            and any(x.start_on_enter for x in conf.participants.values())
+        ):
+            conf.status = "in-progress"
+            self._conference_event(conf, "start", "conference-start")
+        self._presence(conf)
+        self._log_hearing(conf, f"join {leg.sid}")
 
     def leave_conference(self, p: Participant, kicked: bool = False) -> None:
         """Take a participant out (hang-up or kick); may end the conference."""
@@ -421,6 +499,7 @@ class Network:
                 self.end_conference(conf, why + ("kicked" if kicked else "left"), p.leg.sid)
             else:
                 self._presence(conf)
+                self._log_hearing(conf, f"leave {p.leg.sid}")
 
     def end_conference(self, conf: Conference, reason: str, ending_sid: str | None) -> None:
         """End a conference: every remaining participant continues after its <Dial>."""
@@ -430,7 +509,13 @@ class Network:
             for p in list(conf.participants.values()):
                 self._remove(p)
                 self._conference_event(conf, "leave", "participant-leave", p)
+            for p in list(conf.pending.values()):
+                # Still ringing when the conference ended: the call is cancelled.
+                self.drop_pending(p)
+                if p.leg.live:
+                    p.leg.command(HangupCommand("conference-ended", "canceled"))
             conf.status = "completed"
+            self._log_hearing(conf, "end")
             conf.reason_ended = reason
             conf.call_sid_ending = ending_sid
             conf.date_updated = self.clock.rfc2822()
@@ -459,18 +544,28 @@ class Network:
         parts = list(conf.participants.values())
         for p in parts:
             leg = p.leg
-            peers = [o.leg for o in parts if o is not p and o.leg.role != leg.role]
+            partners = TALKS_WITH.get(leg.role, frozenset())
+            if not partners:
+                continue  # a supervisor stays until hung up, whoever is there
+            peers = [o.leg for o in parts if o is not p and o.leg.role in partners]
             if conf.started and peers:
                 p.had_peer = True
                 leg.clear_timer("lonely")
-                if leg.talk_started is None:
-                    leg.talk_started = now
-                if leg.connected_at is None:
-                    leg.connected_at = now
-                    leg.connected_to = peers[0].identity if leg.role == "caller" else peers[0].sid
-                if leg.role == "counsellor" and not leg.handle_timer_set:
+                if leg.role in ("caller", "counsellor"):
+                    if leg.talk_started is None:
+                        leg.talk_started = now
+                    # Answered means caller and counsellor together (a service alone is not).
+                    humans = [o for o in peers if o.role in ("caller", "counsellor")]
+                    if leg.connected_at is None and humans:
+                        leg.connected_at = now
+                        leg.connected_to = (
+                            humans[0].identity if leg.role == "caller" else humans[0].sid
+                        )
+                handle = leg.behaviour.handle_time
+                if leg.role in ("counsellor", "service") and not leg.handle_timer_set:
                     leg.handle_timer_set = True
-                    leg.set_timer("handle", now + leg.behaviour.handle_time)
+                    if handle != math.inf:
+                        leg.set_timer("handle", now + handle)
             else:
                 self._stop_talking(leg)
                 if p.had_peer:
@@ -486,12 +581,15 @@ class Network:
             now = self.clock.now()
             for a, b in ((caller, callee), (callee, caller)):
                 a.talk_started = now
-                if a.connected_at is None:
+                # Answered means reaching a counsellor (a service dialled directly is not).
+                if a.connected_at is None and "counsellor" in (a.role, b.role):
                     a.connected_at = now
                     a.connected_to = b.identity if a.role == "caller" else b.sid
-            if callee.role == "counsellor" and not callee.handle_timer_set:
+            handle = callee.behaviour.handle_time
+            if callee.role in ("counsellor", "service") and not callee.handle_timer_set:
                 callee.handle_timer_set = True
-                callee.set_timer("handle", now + callee.behaviour.handle_time)
+                if handle != math.inf:
+                    callee.set_timer("handle", now + handle)
 
     def unbridge(self, *legs: Leg) -> None:
         """A bridged <Dial> ended."""
@@ -499,17 +597,65 @@ class Network:
             for leg in legs:
                 self._stop_talking(leg)
 
-    def set_participant(self, p: Participant, muted: bool | None, hold: bool | None) -> None:
-        """Mute or hold a participant (Participants resource)."""
+    def set_participant(
+        self,
+        p: Participant,
+        muted: bool | None,
+        hold: bool | None,
+        coaching: bool | None = None,
+        call_sid_to_coach: str | None = None,
+    ) -> None:
+        """Mute, hold or make a participant coach one leg (Participants resource)."""
         with self.lock:
+            conf = p.conference
+            live = p.connected and not p.removed
             if muted is not None and muted != p.muted:
                 p.muted = muted
-                event = "participant-mute" if muted else "participant-unmute"
-                self._conference_event(p.conference, "mute", event, p)
+                if live:
+                    event = "participant-mute" if muted else "participant-unmute"
+                    self._conference_event(conf, "mute", event, p)
             if hold is not None and hold != p.hold:
                 p.hold = hold
-                event = "participant-hold" if hold else "participant-unhold"
-                self._conference_event(p.conference, "hold", event, p)
+                if live:
+                    event = "participant-hold" if hold else "participant-unhold"
+                    self._conference_event(conf, "hold", event, p)
+            if coaching is not None or call_sid_to_coach is not None:
+                before = (p.coaching, p.call_sid_to_coach)
+                if coaching is False:
+                    p.coaching, p.call_sid_to_coach = False, None
+                else:
+                    p.coaching = True
+                    p.call_sid_to_coach = call_sid_to_coach or p.call_sid_to_coach
+                if live and before != (p.coaching, p.call_sid_to_coach):
+                    self._conference_event(conf, "modify", "participant-modify", p)
+            if live:
+                self._log_hearing(conf, f"update {p.leg.sid}")
+
+    def hearing(self, conf: Conference) -> dict[str, frozenset[str]]:
+        """Who hears whom now: speaker CallSid → CallSids of the legs that hear them.
+
+        Nothing is mixed before the conference starts. A muted or held participant is heard
+        by nobody; a held one hears nobody either (hold music). A coaching participant is
+        heard only by the leg it coaches. Everyone else is heard by every other participant.
+        """
+        with self.lock:
+            parts = list(conf.participants.values())
+            heard: dict[str, frozenset[str]] = {}
+            for speaker in parts:
+                if not conf.started or speaker.muted or speaker.hold:
+                    heard[speaker.leg.sid] = frozenset()
+                    continue
+                heard[speaker.leg.sid] = frozenset(
+                    listener.leg.sid
+                    for listener in parts
+                    if listener is not speaker
+                    and not listener.hold
+                    and (not speaker.coaching or listener.leg.sid == speaker.call_sid_to_coach)
+                )
+            return heard
+
+    def _log_hearing(self, conf: Conference, event: str) -> None:
+        conf.hearing_log.append((round(self.clock.now(), 3), event, self.hearing(conf)))
 
     def _conference_event(
         self, conf: Conference, kind: str, event: str, p: Participant | None = None
@@ -531,12 +677,14 @@ class Network:
                 CallSid=p.leg.sid,
                 Muted=str(p.muted).lower(),
                 Hold=str(p.hold).lower(),
-                Coaching="false",
+                Coaching=str(p.coaching).lower(),
                 EndConferenceOnExit=str(p.end_on_exit).lower(),
                 StartConferenceOnEnter=str(p.start_on_enter).lower(),
             )
             if p.label:
                 params["ParticipantLabel"] = p.label
+            if p.coaching and p.call_sid_to_coach:
+                params["CallSidToCoach"] = p.call_sid_to_coach
         if kind == "end":
             params["ReasonConferenceEnded"] = conf.reason_ended or ""
             if conf.call_sid_ending:

@@ -5,7 +5,8 @@ the outcomes add up to ``offered``:
 
 ``answered``
     connected to a counsellor (both in a started conference, or a <Dial> to a counsellor
-    answered), whatever happened afterwards.
+    answered), whatever happened afterwards — on the call itself or on a callback the
+    application placed to the caller's number (virtual hold).
 ``abandoned``
     the caller hung up (patience, or a script) while waiting in a queue.
 ``ended_by_line.closed_or_ended_before_queue``
@@ -23,7 +24,9 @@ the outcomes add up to ``offered``:
     still live when the run stopped after its drain period (must be 0 in a healthy run).
 
 Times (simulated seconds): the *wait* of an answered call runs from its first <Enqueue> (or,
-for a call never enqueued, from the <Dial> that connected it) to the connection; ASA is the
+for a call never enqueued, from the <Dial> that connected it) to the connection (on a
+callback: the callback's connection, so a virtual-hold caller's wait includes the time
+between hanging up and being called back); ASA is the
 mean wait of answered calls; AHT is the mean talk time of answered calls (the network cannot
 see a counsellor's wrap-up, which belongs to the app). Service level is the share of
 *offered* calls answered with a wait of at most the threshold.
@@ -65,13 +68,24 @@ class CallerRecord:
     left_queue_at: float | None
     app_error: int | None
     pressed_keys: bool = False
+    pressed_in_queue: bool = False  # pressed a key at a waitUrl <Gather> (a callback offer)
+    callbacks_placed: int = 0  # outbound legs the app placed to the caller's number
+    callbacks_answered: int = 0
+    callbacks_unanswered: int = 0  # ended without being picked up
+    callback_connected_at: float | None = None  # first callback connected to a counsellor
+    callback_talk_seconds: float = 0.0
+
+    @property
+    def connected(self) -> float | None:
+        """When the caller first reached a counsellor, on this call or a callback."""
+        return self.connected_at if self.connected_at is not None else self.callback_connected_at
 
 
 def outcome(r: CallerRecord) -> str:
     """The one outcome of a call (see the module docstring)."""
     if r.ended_at is None or r.ended_by == "stop":
         return "no_outcome"
-    if r.connected_at is not None:
+    if r.connected is not None:
         return "answered"
     if r.app_error is not None:
         return "application_error"
@@ -82,9 +96,10 @@ def outcome(r: CallerRecord) -> str:
 
 def wait(r: CallerRecord) -> float | None:
     """Seconds waited for a human: to the connection if answered, to hanging up if abandoned."""
-    if r.connected_at is not None:
+    connected = r.connected
+    if connected is not None:
         start = r.enqueued_at if r.enqueued_at is not None else r.dial_started_at
-        return max(0.0, r.connected_at - (start if start is not None else r.arrived_at))
+        return max(0.0, connected - (start if start is not None else r.arrived_at))
     if r.hung_up_in_queue and r.enqueued_at is not None and r.ended_at is not None:
         return max(0.0, r.ended_at - r.enqueued_at)
     return None
@@ -117,10 +132,18 @@ def figures(records: list[CallerRecord], threshold: float) -> dict[str, Any]:
         "service_level": round(within / offered, 4) if offered else None,
         "answered_within_threshold": within,
         "asa_seconds": _mean(answer_waits),
-        "aht_seconds": _mean([r.talk_seconds for r in answered]),
+        "aht_seconds": _mean([r.talk_seconds + r.callback_talk_seconds for r in answered]),
         "abandon_wait_mean_seconds": _mean(abandon_waits),
         "max_answer_wait_seconds": round(max(answer_waits), 1) if answer_waits else None,
         "pressed_keys": sum(1 for r in records if r.pressed_keys),
+        "callbacks": {
+            "requested": sum(1 for r in records if r.pressed_in_queue),
+            "callers_called_back": sum(1 for r in records if r.callbacks_placed),
+            "placed": sum(r.callbacks_placed for r in records),
+            "answered": sum(r.callbacks_answered for r in records),
+            "unanswered": sum(r.callbacks_unanswered for r in records),
+            "connected": sum(1 for r in records if r.callback_connected_at is not None),
+        },
     }
 
 
@@ -129,6 +152,7 @@ def build(
     threshold: float,
     network: dict[str, Any] | None = None,
     counsellor_legs: dict[str, int] | None = None,
+    other_legs: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The whole report: overall figures, per platform, per caller type, network counters."""
     records = list(records)
@@ -141,6 +165,20 @@ def build(
     kinds = Counter(r.caller_type or "unknown" for r in records)
     report["caller_types"] = dict(sorted(kinds.items()))
     report["counsellor_legs"] = dict(counsellor_legs or {})
+    for name, counts in (other_legs or {}).items():
+        report[name] = dict(counts)
+    report["callers_called_back"] = [
+        {
+            "sid": r.sid,
+            "requested": r.pressed_in_queue,
+            "placed": r.callbacks_placed,
+            "answered": r.callbacks_answered,
+            "unanswered": r.callbacks_unanswered,
+            "connected": r.callback_connected_at is not None,
+        }
+        for r in records
+        if r.callbacks_placed or r.pressed_in_queue
+    ]
     report["network"] = dict(network or {})
     return report
 
@@ -189,6 +227,13 @@ def render(report: dict[str, Any]) -> str:
     legs = report.get("counsellor_legs") or {}
     if legs:
         lines.append("Counsellor legs: " + ", ".join(f"{k} {v}" for k, v in legs.items()))
+    callbacks = report.get("callbacks") or {}
+    if callbacks.get("requested") or callbacks.get("placed"):
+        lines.append("Callbacks: " + ", ".join(f"{k} {v}" for k, v in callbacks.items()))
+    for name, title in (("service_legs", "Service legs"), ("supervisor_legs", "Supervisor legs")):
+        counts = report.get(name) or {}
+        if counts.get("placed"):
+            lines.append(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     net = report.get("network") or {}
     if net:
         lines.append("Network: " + ", ".join(f"{k} {v}" for k, v in net.items()))

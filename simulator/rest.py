@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, jsonify, request
 
-from simulator import twiml
+from simulator import faults, twiml
 from simulator.model import (
     API_VERSION,
     CallQueue,
@@ -181,6 +181,13 @@ def create_rest_app(sim: Simulator) -> Flask:
             },
         }
 
+    def participant_status(p: Participant) -> str:
+        if p.connected:
+            return "complete" if p.removed else "connected"
+        if p.removed or p.leg.status in ("busy", "failed", "no-answer", "canceled"):
+            return "failed"
+        return "ringing" if p.leg.status == "ringing" else "queued"
+
     def participant_json(p: Participant) -> dict[str, Any]:
         c = p.conference
         return {
@@ -188,13 +195,13 @@ def create_rest_app(sim: Simulator) -> Flask:
             "call_sid": p.leg.sid,
             "conference_sid": c.sid,
             "label": p.label,
-            "call_sid_to_coach": None,
-            "coaching": False,
+            "call_sid_to_coach": p.call_sid_to_coach if p.coaching else None,
+            "coaching": p.coaching,
             "muted": p.muted,
             "hold": p.hold,
             "start_conference_on_enter": p.start_on_enter,
             "end_conference_on_exit": p.end_on_exit,
-            "status": "connected" if not p.removed else "complete",
+            "status": participant_status(p),
             "queue_time": None,
             "date_created": p.date_created,
             "date_updated": c.date_updated,
@@ -264,9 +271,20 @@ def create_rest_app(sim: Simulator) -> Flask:
             raise _not_found()
         return c
 
-    def the_participant(c: Conference, call_sid: str) -> Participant:
-        p = c.participants.get(call_sid)
+    def conference_or_live(ref: str) -> Conference:
+        """By SID, or the live conference with that friendly name (Participants resource)."""
+        c = net.conference_by_ref(ref)
+        if c is None:
+            raise _not_found()
+        return c
+
+    def the_participant(c: Conference, ref: str) -> Participant:
+        """By CallSid or by label, connected or still ringing."""
+        p = c.participants.get(ref) or c.pending.get(ref)
         if p is None:
+            for candidate in [*c.participants.values(), *c.pending.values()]:
+                if candidate.label is not None and candidate.label == ref:
+                    return candidate
             raise _not_found()
         return p
 
@@ -304,6 +322,10 @@ def create_rest_app(sim: Simulator) -> Flask:
         if account is not None and account != net.account_sid:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
         return None
+
+    # -- injected faults (simulator/faults.py; off unless configured) -----------------------
+
+    faults.install(app, sim)
 
     # -- Calls -----------------------------------------------------------------------------
 
@@ -510,34 +532,121 @@ def create_rest_app(sim: Simulator) -> Flask:
     @app.get(f"{PREFIX}/Conferences/<sid>/Participants.json")
     def list_participants(account: str, sid: str) -> Response:
         with net.lock:
-            c = the_conference(sid)
-            parts = list(c.participants.values())
+            c = conference_or_live(sid)
+            parts = [*c.participants.values(), *c.pending.values()]
             for name in ("Muted", "Hold"):
                 wanted = _bool(request.args.get(name))
                 if wanted is not None:
                     parts = [p for p in parts if getattr(p, name.lower()) == wanted]
             return page("participants", parts, participant_json)
 
+    @app.post(f"{PREFIX}/Conferences/<sid>/Participants.json")
+    def create_participant(account: str, sid: str) -> tuple[Response, int]:
+        """Dial ``To`` and put the answered leg into the conference (by SID or, as Twilio
+        allows for create, by friendly name: a new conference when none is live)."""
+        form = request.form
+        to, from_ = form.get("To", "").strip(), form.get("From", "").strip()
+        if not to:
+            raise ApiError(400, 21201, "No 'To' number is specified")
+        if not from_:
+            raise ApiError(400, 21213, "No 'From' number is specified")
+        events = {e for part in form.getlist("StatusCallbackEvent") for e in part.split()}
+        events = {e for part in events for e in part.split(",") if e} or {"completed"}
+        unknown_events = events - {"initiated", "ringing", "answered", "completed"}
+        if unknown_events:
+            raise ApiError(400, 21626, f"Invalid StatusCallbackEvent {sorted(unknown_events)}")
+        callback = form.get("StatusCallback") or None
+        if callback:
+            _http_url(callback, 21609, "StatusCallback")
+        try:
+            timeout = int(form.get("Timeout", 60))
+        except ValueError as exc:
+            raise ApiError(400, 21201, "Timeout must be an integer") from exc
+        if not 5 <= timeout <= 600:
+            raise ApiError(400, 21201, "Timeout must be between 5 and 600")
+        coach = form.get("CallSidToCoach") or None
+        coaching = _bool(form.get("Coaching"))
+        if coaching is None:
+            coaching = coach is not None  # Twilio: false unless CallSidToCoach is given
+        if coaching and not coach:
+            raise ApiError(400, 20001, "Coaching requires CallSidToCoach")
+        conf_events = {
+            e for part in form.getlist("ConferenceStatusCallbackEvent") for e in part.split()
+        }
+        conf_callback = form.get("ConferenceStatusCallback") or None
+        attrs: dict[str, Any] = {
+            "muted": bool(_bool(form.get("Muted"))),
+            "hold": bool(_bool(form.get("Hold"))),
+            "start_on_enter": _bool(form.get("StartConferenceOnEnter")) is not False,
+            "end_on_exit": bool(_bool(form.get("EndConferenceOnExit"))),
+            "label": form.get("Label") or None,
+            "coaching": bool(coaching),
+            "call_sid_to_coach": coach if coaching else None,
+            "status_callback": conf_callback,
+            "status_callback_method": _method(form.get("ConferenceStatusCallbackMethod")),
+            "status_callback_events": frozenset(conf_events or {"start", "end"}),
+        }
+        conf: Conference | None
+        with net.lock:
+            if sid.startswith("CF") and sid in net.conferences:
+                conf = net.conferences[sid]
+            elif sid.startswith("CF") and len(sid) == 34:
+                raise _not_found()
+            else:
+                conf = net.live_conference(sid, attrs, create=True)
+                assert conf is not None
+            if conf.status == "completed":
+                raise ApiError(400, 16003, "Could not recognize conference sid or friendly name")
+            if coach and coach not in conf.participants:
+                raise ApiError(400, 20001, f"CallSidToCoach {coach} is not in the conference")
+            leg = sim.new_outbound_leg(
+                to=to,
+                from_=from_,
+                direction="outbound-api",
+                status_callback=callback,
+                status_callback_method=_method(form.get("StatusCallbackMethod")),
+                status_callback_events=frozenset(events),
+                timeout=float(timeout),
+                start=False,
+            )
+            p = net.add_pending(leg, conf, attrs)
+            leg.log(f"participant of conference {conf.friendly_name}")
+            body = participant_json(p)
+        sim.spawn(leg)
+        return jsonify(body), 201
+
     @app.get(f"{PREFIX}/Conferences/<sid>/Participants/<call_sid>.json")
     def fetch_participant(account: str, sid: str, call_sid: str) -> Response:
         with net.lock:
-            return jsonify(participant_json(the_participant(the_conference(sid), call_sid)))
+            return jsonify(participant_json(the_participant(conference_or_live(sid), call_sid)))
 
     @app.post(f"{PREFIX}/Conferences/<sid>/Participants/<call_sid>.json")
     def update_participant(account: str, sid: str, call_sid: str) -> Response:
+        form = request.form
         with net.lock:
-            p = the_participant(the_conference(sid), call_sid)
-            muted, hold = _bool(request.form.get("Muted")), _bool(request.form.get("Hold"))
-            if request.form.get("EndConferenceOnExit") is not None:
-                p.end_on_exit = bool(_bool(request.form["EndConferenceOnExit"]))
-            net.set_participant(p, muted, hold)
+            p = the_participant(conference_or_live(sid), call_sid)
+            muted, hold = _bool(form.get("Muted")), _bool(form.get("Hold"))
+            coaching = _bool(form.get("Coaching"))
+            coach = form.get("CallSidToCoach") or None
+            if coaching and not (coach or p.call_sid_to_coach):
+                raise ApiError(400, 20001, "Coaching requires CallSidToCoach")
+            if coach and coach not in p.conference.participants:
+                raise ApiError(400, 20001, f"CallSidToCoach {coach} is not in the conference")
+            if form.get("EndConferenceOnExit") is not None:
+                p.end_on_exit = bool(_bool(form["EndConferenceOnExit"]))
+            net.set_participant(p, muted, hold, coaching, coach)
             return jsonify(participant_json(p))
 
     @app.delete(f"{PREFIX}/Conferences/<sid>/Participants/<call_sid>.json")
     def kick_participant(account: str, sid: str, call_sid: str) -> Response:
         with net.lock:
-            p = the_participant(the_conference(sid), call_sid)
-            net.leave_conference(p, kicked=True)
+            p = the_participant(conference_or_live(sid), call_sid)
+            if p.connected:
+                net.leave_conference(p, kicked=True)
+            else:  # still ringing: the call is cancelled
+                net.drop_pending(p)
+                if p.leg.live:
+                    p.leg.command(HangupCommand("api", "canceled"))
             return Response(status=204)
 
     return app

@@ -14,6 +14,7 @@ import queue
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
@@ -136,9 +137,12 @@ class Dispatcher:
         self._thread.start()
         self.sent = 0
         self.failed = 0
+        self.faults: Any = None  # simulator.faults.CallbackFaults, set by faults.install
 
     def submit(self, url: str, method: str, params: dict[str, str]) -> None:
         """Queue one callback."""
+        if self.faults is not None and self.faults.take((url, method, params), self._queue.put):
+            return  # duplicated, delayed or held back (simulator/faults.py)
         self._queue.put((url, method, params))
 
     def _run(self) -> None:
@@ -157,6 +161,8 @@ class Dispatcher:
 
     def drain(self, timeout: float) -> bool:
         """Wait (up to ``timeout`` real seconds) until every queued callback was sent."""
+        if self.faults is not None:
+            self.faults.flush(self._queue.put)  # delayed or held-back callbacks go now
         done = threading.Event()
 
         def wait() -> None:
