@@ -32,6 +32,7 @@ from console import auth
 from console.auth import current_user, login_required, problem, runtime
 from console.users import Role, User
 from helpline.log import get_logger
+from incall import escalate
 
 log = get_logger("console.views")
 
@@ -84,6 +85,13 @@ CALLER_TYPE_LABELS = {
 }
 LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais"}
 ROLE_LABELS = {Role.COUNSELLOR: "écoutant", Role.MANAGER: "coordination"}
+#: The services a counsellor may bring into a call (incall.escalate), in words; the numbers
+#: shown and dialled are the configuration's (``[incall]``), never the page's.
+ESCALATION_NAMES = {
+    "police": "Police",
+    "emergency": "Urgences",
+    "child_protection": "Enfance en danger",
+}
 
 # Buttons offered per state; the ACD decides in the end (and may refuse: InvalidTransition).
 ACTIONS: dict[CounsellorState, frozenset[str]] = {
@@ -330,12 +338,21 @@ def index() -> Any:
     state = console_state(viewer)
     if viewer.own and state["counsellor"] is None:
         flash(NO_PROFILE, "error")
+    escalations = [
+        {
+            "target": target,
+            "name": ESCALATION_NAMES.get(target, target),
+            "number": escalate.number_for(runtime(), target),
+        }
+        for target in escalate.TARGETS
+    ]
     return render_template(
         "console/console.html",
         state=state,
         viewer=viewer,
         break_reasons=BREAK_REASONS,
         voice_sdk=VOICE_SDK.exists(),
+        escalations=escalations if viewer.own else [],
         state_url=url_for(
             "console.api_state", counsellor=None if viewer.own else viewer.counsellor_id
         ),

@@ -44,6 +44,13 @@ ACTION_LABELS = {
     "forecast.clear": "Prévision effacée",
     "export.calls": "Export des appels",
     "export.daily": "Export des chiffres quotidiens",
+    # in-call tools (incall/, docs/incall.md)
+    "incall.escalate": "Service d'urgence ajouté à un appel",
+    "incall.supervise": "Écoute d'un appel (début)",
+    "incall.supervise_mode": "Écoute d'un appel (mode changé)",
+    "incall.supervise_leave": "Écoute d'un appel (fin)",
+    "blocklist.add": "Appelant bloqué",
+    "blocklist.remove": "Blocage levé",
 }
 
 

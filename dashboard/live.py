@@ -27,6 +27,10 @@ ACTIONS: dict[CounsellorState, tuple[str, ...]] = {
     CounsellorState.ON_CALL: (),
 }
 ACTION_LABELS = {"available": "Disponible", "break": "En pause", "offline": "Hors ligne"}
+#: A duty manager's ways of joining a call (incall.supervise), as the buttons say them.
+SUPERVISE_LABELS = {"listen": "Écouter", "whisper": "Chuchoter", "barge": "Intervenir"}
+#: The mode a supervisor is in, in words.
+SUPERVISION_LABELS = {"listen": "écoute", "whisper": "chuchote à l'écoutant", "barge": "intervient"}
 #: Display order of counsellors: those taking calls first.
 STATE_ORDER = {
     CounsellorState.ON_CALL: 0,
@@ -59,8 +63,11 @@ def build_now(
     status: Status,
     announcement: Announcement | None,
     alert_wait_s: int,
+    supervision: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Everything the "Now" panel shows."""
+    """Everything the "Now" panel shows; ``supervision``: counsellor id → the duty manager
+    listening to their call (``login``, ``mode``)."""
+    supervision = supervision or {}
     names = {c.id: c.name or c.id for c in counsellors}
     rows = []
     for w in waiting:
@@ -89,6 +96,7 @@ def build_now(
     people = []
     for c in sorted(counsellors, key=lambda c: (STATE_ORDER[c.state], c.name.lower(), c.id)):
         since = _since(now, c.state_since)
+        watched = supervision.get(c.id)
         people.append(
             {
                 "id": c.id,
@@ -102,6 +110,16 @@ def build_now(
                 "languages": [L.label(L.LANGUAGE_LABELS, lang) for lang in c.languages],
                 "calls_today": c.calls_today,
                 "actions": list(ACTIONS.get(c.state, ())),
+                "on_call": c.state is CounsellorState.ON_CALL,
+                "supervision": (
+                    None
+                    if watched is None or c.state is not CounsellorState.ON_CALL
+                    else {
+                        "login": watched["login"],
+                        "mode": watched["mode"],
+                        "mode_label": L.label(SUPERVISION_LABELS, watched["mode"]),
+                    }
+                ),
             }
         )
 
@@ -182,5 +200,6 @@ def build_now(
             }
         ),
         "action_labels": ACTION_LABELS,
+        "supervise_labels": SUPERVISE_LABELS,
         "break_reasons": L.BREAK_REASONS,
     }

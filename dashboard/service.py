@@ -59,11 +59,19 @@ def now_snapshot(runtime: Runtime) -> dict[str, Any]:
             found = acd.get_reservation(str(rid))
             if found is not None and found.status is ReservationStatus.PENDING:
                 offers[found.id] = found
+    on_call = [c for c in counsellors if c.state is CounsellorState.ON_CALL and c.reservation_id]
     pipe = runtime.redis.pipeline(transaction=False)
     pipe.hgetall(runtime.keys.hours_exceptions)
     pipe.get(runtime.keys.announcement)
     pipe.ttl(runtime.keys.announcement)
-    raw_exceptions, text, ttl = pipe.execute()
+    for c in on_call:  # who listens to which call (incall.supervise)
+        pipe.hmget(runtime.keys.incall_supervision(str(c.reservation_id)), "login", "mode")
+    raw_exceptions, text, ttl, *supervised = pipe.execute()
+    supervision = {
+        c.id: {"login": str(login), "mode": str(mode or "listen")}
+        for c, (login, mode) in zip(on_call, supervised, strict=True)
+        if login
+    }
     exceptions = hours_store.parse_exceptions(cast(dict[str, str], raw_exceptions))
     status = is_open(now, hours_store.schedule(runtime.config), exceptions)
     announcement = None
@@ -78,6 +86,7 @@ def now_snapshot(runtime: Runtime) -> dict[str, Any]:
         status,
         announcement,
         runtime.config.dashboard.alert_wait_seconds,
+        supervision=supervision,
     )
 
 

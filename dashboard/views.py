@@ -35,6 +35,7 @@ from acd.errors import AcdError, CounsellorBusy, CounsellorExists, UnknownCounse
 from acd.model import CounsellorState
 from acd.store import Acd
 from console import auth
+from console import views as console_views
 from console.auth import current_user, login_required, runtime
 from console.users import Role
 from dashboard import audit, charts, exports, overrides, roster, service, stream
@@ -189,6 +190,7 @@ def index() -> Any:
         snapshot=service.now_snapshot(rt),
         announcement_minutes=ANNOUNCEMENT_MINUTES,
         announcement_max=ANNOUNCEMENT_MAX,
+        voice_sdk=console_views.VOICE_SDK.exists(),  # the manager's softphone (supervision)
         **_figures_context(),
     )
 
@@ -853,9 +855,23 @@ def export_daily() -> Any:
     return _export("export.daily", service.daily_csv, "chiffres")
 
 
+#: Filters of the audit page (``?only=<name>``): the action prefixes they keep.
+AUDIT_FILTERS = {"incall": ("incall.", "blocklist.")}  # supervision, escalations, blocklist
+AUDIT_SCAN = 5000  # a filtered page looks this far back
+
+
 @bp.get("/audit")
 @manager_only
 def audit_page() -> Any:
-    """The newest audit entries."""
+    """The newest audit entries, all or one kind (``?only=incall``)."""
     rt = runtime()
-    return render_template("dashboard/audit.html", entries=audit.entries(rt.redis, rt.keys, 300))
+    only = request.args.get("only", "")
+    prefixes = AUDIT_FILTERS.get(only)
+    if prefixes is None:
+        return render_template(
+            "dashboard/audit.html", entries=audit.entries(rt.redis, rt.keys, 300), only=""
+        )
+    found = [
+        e for e in audit.entries(rt.redis, rt.keys, AUDIT_SCAN) if e.action.startswith(prefixes)
+    ]
+    return render_template("dashboard/audit.html", entries=found[:300], only=only)

@@ -16,7 +16,6 @@
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
   var last = null; // the last state received
-  var device = null; // Twilio.Device when the softphone is registered
   var incoming = null; // the offer ringing in the browser (a Twilio Call)
   var deviceReady = false;
 
@@ -135,6 +134,7 @@
     show("call-empty", !call);
     show("call", !!call);
     if (!call) {
+      show("incall", false);
       updateCallButtons();
       return;
     }
@@ -147,6 +147,7 @@
     setText("call-expires", duration(call.expires_in_s));
     show("call-ref-row", !!call.platform_ref);
     setText("call-ref", call.platform_ref || "");
+    show("incall", call.status === "on_call"); // in-call tools (incall.js): only once accepted
     updateCallButtons();
   }
 
@@ -227,17 +228,6 @@
 
   // --- softphone -------------------------------------------------------------------------
 
-  function fetchToken() {
-    return request("POST", root.dataset.tokenUrl, {}).then(function (result) {
-      if (!result.ok) {
-        var error = new Error((result.data && result.data.detail) || "jeton refusé");
-        error.status = result.status;
-        throw error;
-      }
-      return result.data.token;
-    });
-  }
-
   function forgetIncoming() {
     incoming = null;
     updateCallButtons();
@@ -306,56 +296,32 @@
     if (!own || !last || !last.softphone) {
       return;
     }
-    if (!window.Twilio || !window.Twilio.Device) {
+    if (!window.HelplineSoftphone) {
       softphoneStatus(
-        "Softphone indisponible : le module d'appel dans le navigateur n'est pas chargé. " +
-          "Vous pouvez gérer votre état ici ; prévenez la coordination pour recevoir les appels.",
+        "Softphone indisponible : le module d'appel dans le navigateur n'est pas chargé.",
         "warning"
       );
       return;
     }
-    fetchToken()
-      .then(function (token) {
-        device = new window.Twilio.Device(token, {
-          closeProtection: "Un appel est en cours : quitter la page le couperait.",
-          codecPreferences: ["opus", "pcmu"],
-        });
-        device.on("registered", function () {
-          deviceReady = true;
-          softphoneStatus("Softphone prêt : les appels proposés sonneront ici.", "ok");
-          updateCallButtons();
-        });
-        device.on("unregistered", function () {
-          deviceReady = false;
-          softphoneStatus("Softphone déconnecté : les appels ne peuvent pas sonner ici.", "warning");
-          updateCallButtons();
-        });
-        device.on("error", function (error) {
-          softphoneStatus(
-            "Softphone indisponible (" + (error && error.message ? error.message : "erreur") + ").",
-            "warning"
-          );
-        });
-        device.on("incoming", onIncoming);
-        device.on("tokenWillExpire", function () {
-          fetchToken()
-            .then(function (fresh) {
-              device.updateToken(fresh);
-            })
-            .catch(function () {
-              softphoneStatus("Le jeton du softphone n'a pas pu être renouvelé.", "warning");
-            });
-        });
-        return device.register();
-      })
-      .catch(function (error) {
-        softphoneStatus(
-          "Softphone indisponible : " +
-            (error && error.message ? error.message : "connexion impossible") +
-            " Vous pouvez gérer votre état ici.",
-          "warning"
-        );
-      });
+    // The SDK's device is shared code (softphone.js); what an incoming call means is ours.
+    window.HelplineSoftphone.start({
+      tokenUrl: root.dataset.tokenUrl,
+      csrf: csrf,
+      onStatus: softphoneStatus,
+      onReady: function (ready) {
+        deviceReady = ready;
+        updateCallButtons();
+      },
+      onIncoming: onIncoming,
+      messages: {
+        ready: "Softphone prêt : les appels proposés sonneront ici.",
+        unregistered: "Softphone déconnecté : les appels ne peuvent pas sonner ici.",
+        missing:
+          "Softphone indisponible : le module d'appel dans le navigateur n'est pas chargé. " +
+          "Vous pouvez gérer votre état ici ; prévenez la coordination pour recevoir les appels.",
+        after: "Vous pouvez gérer votre état ici.",
+      },
+    });
   }
 
   // --- start -----------------------------------------------------------------------------

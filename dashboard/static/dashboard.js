@@ -218,7 +218,8 @@
         var name = el("th", c.name, "c-name");
         name.scope = "row";
         tr.appendChild(name);
-        ["c-state", "c-since", "c-skills", "c-calls", "c-actions"].forEach(function (cls) {
+        var cells = ["c-state", "c-since", "c-skills", "c-calls", "c-actions", "c-supervise"];
+        cells.forEach(function (cls) {
           tr.appendChild(el("td", null, cls));
         });
         tr.setAttribute("data-actions", "-");
@@ -243,6 +244,15 @@
       if (tr.getAttribute("data-actions") !== actions && !cell.contains(document.activeElement)) {
         fillActions(cell, c, data);
         tr.setAttribute("data-actions", actions);
+      }
+      // Who listens to the call, and the manager's Listen / Whisper / Barge / Leave (incall.js).
+      if (window.HelplineIncall) {
+        window.HelplineIncall.supervisionCell(
+          tr.querySelector(".c-supervise"),
+          c,
+          root.dataset.login,
+          data.supervise_labels || {}
+        );
       }
     });
     Object.keys(existing).forEach(function (id) {
@@ -295,6 +305,21 @@
 
   function connection(text) {
     setText("connection", text ? "· " + text : "");
+  }
+
+  // The panel again now, without touching the connection's status (after a supervision change).
+  function refresh() {
+    fetch(root.dataset.nowUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) {
+          throw new Error("session");
+        }
+        return response.json();
+      })
+      .then(render)
+      .catch(function () {
+        /* the stream or the next poll brings it */
+      });
   }
 
   function poll() {
@@ -386,6 +411,8 @@
         }
       });
   });
+
+  document.addEventListener("incall:supervision", refresh);
 
   Array.prototype.forEach.call(root.querySelectorAll("form.state-form"), syncReason);
   connect();
