@@ -87,12 +87,6 @@ LANGUAGE_LABELS = {"fr": "Français", "en": "Anglais"}
 ROLE_LABELS = {Role.COUNSELLOR: "écoutant", Role.MANAGER: "coordination"}
 #: The services a counsellor may bring into a call (incall.escalate), in words; the numbers
 #: shown and dialled are the configuration's (``[incall]``), never the page's.
-ESCALATION_NAMES = {
-    "police": "Police",
-    "emergency": "Urgences",
-    "child_protection": "Enfance en danger",
-}
-
 # Buttons offered per state; the ACD decides in the end (and may refuse: InvalidTransition).
 ACTIONS: dict[CounsellorState, frozenset[str]] = {
     CounsellorState.OFFLINE: frozenset({"available", "break"}),
@@ -341,10 +335,10 @@ def index() -> Any:
     escalations = [
         {
             "target": target,
-            "name": ESCALATION_NAMES.get(target, target),
+            "name": name,
             "number": escalate.number_for(runtime(), target),
         }
-        for target in escalate.TARGETS
+        for target, name in escalate.TARGETS.items()
     ]
     return render_template(
         "console/console.html",

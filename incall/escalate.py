@@ -21,11 +21,12 @@ from incall import audit
 
 log = get_logger("incall.escalate")
 
-#: Services a counsellor may bring in: name → (``[incall]`` field, label).
+#: Services a counsellor may bring in: ``[incall]`` field → the service's name (its number
+#: comes from the configuration only, see `label`).
 TARGETS = {
-    "police": "Police (17)",
-    "emergency": "Urgences (112)",
-    "child_protection": "Enfance en danger (119)",
+    "police": "Police",
+    "emergency": "Urgences",
+    "child_protection": "Enfance en danger",
 }
 DEBOUNCE_S = 30  # a second click within this time does not dial the service again
 REST_TIMEOUT_S = 5.0  # inside a web request: answer the console quickly
@@ -53,6 +54,11 @@ def number_for(runtime: Runtime, target: str) -> str:
     if target not in TARGETS:
         raise EscalationError(400, "unknown_target", "Service inconnu.")
     return str(getattr(runtime.config.incall, target))
+
+
+def label(runtime: Runtime, target: str) -> str:
+    """``<service name> (<configured number>)``, e.g. "Enfance en danger (119)"."""
+    return f"{TARGETS[target]} ({number_for(runtime, target)})"
 
 
 def _keep_conference_when_counsellor_leaves(
