@@ -71,15 +71,11 @@ def message(event: str, data: Any, event_id: str | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def blocking_client(runtime: Runtime) -> redis_lib.Redis:
+def blocking_client(runtime: Runtime) -> Any:
     """A one-connection client for ``XREAD BLOCK``: the runtime's server and database, with a
     socket timeout longer than the block (the runtime's own client times out after 2 s so that
     webhooks answer when Redis is unreachable). The caller disconnects it when done."""
-    pool = runtime.redis.connection_pool
-    kwargs = dict(pool.connection_kwargs)
-    kwargs["socket_timeout"] = BLOCK_MS / 1000 + BLOCK_SLACK_S
-    own = pool.__class__(connection_class=pool.connection_class, max_connections=1, **kwargs)
-    return redis_lib.Redis(connection_pool=own)
+    return runtime.redis_with(max_connections=1, socket_timeout=BLOCK_MS / 1000 + BLOCK_SLACK_S)
 
 
 def stream(
@@ -130,5 +126,9 @@ def stream(
     except Exception:  # a stream ends, logged; the browser reconnects
         log.exception("dashboard.stream_failed")
     finally:
-        reader.connection_pool.disconnect()
+        pool = getattr(reader, "connection_pool", None)  # a Cluster client has none
+        if pool is not None:
+            pool.disconnect()
+        else:
+            reader.close()
         slots.release()

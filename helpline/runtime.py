@@ -16,11 +16,17 @@ from twilio.rest import Client
 
 from helpline.clock import Clock, ScaledClock, SystemClock
 from helpline.keys import Keys
-from helpline.settings import HelplineConfig, Settings, load_config
+from helpline.redis_topology import CLUSTER, SINGLE, connect, is_cluster, parse_redis_url
+from helpline.settings import ConfigError, HelplineConfig, Settings, load_config
 from helpline.twilio_client import make_client
 
-QUEUE_NAME = "helpline"
 REDIS_TIMEOUT = 2.0  # seconds
+RedisClient = redis.Redis  # the name ``redis`` is a field inside `Runtime`
+
+
+def queue_name(helpline_id: str) -> str:
+    """The helpline's RQ queue: helplines sharing one RQ Redis never run each other's jobs."""
+    return f"helpline-{helpline_id}"
 
 
 @dataclass
@@ -29,7 +35,7 @@ class Runtime:
 
     settings: Settings
     config: HelplineConfig
-    redis: redis.Redis  # decode_responses=True: our own data
+    redis: redis.Redis  # decode_responses=True: our own data (a RedisCluster on a Cluster)
     clock: Clock = field(default_factory=SystemClock)
     twilio_override: Client | None = None
     rq_is_async: bool = True
@@ -40,20 +46,41 @@ class Runtime:
         return Keys(self.config.helpline.id)
 
     @cached_property
-    def rq_redis(self) -> redis.Redis:
-        """A binary connection for RQ (it stores pickled/JSON bytes)."""
-        kwargs: dict[str, Any] = dict(self.redis.connection_pool.connection_kwargs)
-        kwargs["decode_responses"] = False
-        kwargs["socket_timeout"] = None  # RQ blocks on its queues for long periods
-        pool = self.redis.connection_pool.__class__(
-            connection_class=self.redis.connection_pool.connection_class, **kwargs
-        )
-        return redis.Redis(connection_pool=pool)
+    def rq_redis(self) -> RedisClient:
+        """A binary connection for RQ (it stores pickled/JSON bytes): RQ_REDIS_URL, else the
+        runtime's own server. RQ's keys share no hash tag, so never a Cluster."""
+        url = self.settings.rq_redis_url or self.settings.redis_url
+        if url:
+            target = parse_redis_url(url)
+            if target.kind == CLUSTER:
+                raise ConfigError("RQ cannot use a Redis Cluster: set RQ_REDIS_URL")
+            # No socket timeout: RQ blocks on its queues for long periods.
+            return connect(target, decode_responses=False, socket_timeout=None)
+        if is_cluster(self.redis):
+            raise ConfigError("RQ cannot use a Redis Cluster: set RQ_REDIS_URL")
+        return self.redis_with(decode_responses=False, socket_timeout=None)
+
+    def redis_with(self, max_connections: int | None = None, **options: Any) -> RedisClient:
+        """A client of the runtime's Redis (any topology) with other connection options (a
+        longer timeout for blocking reads like XREAD BLOCK, bytes for RQ), on a pool of its
+        own: what a live view should use instead of copying ``redis.connection_pool``."""
+        limit: dict[str, Any] = {}
+        if max_connections is not None:
+            limit["max_connections"] = max_connections
+        url = self.settings.redis_url
+        if url and parse_redis_url(url).kind != SINGLE:
+            return connect(url, **{"socket_timeout": REDIS_TIMEOUT, **options, **limit})
+        # One server (REDIS_URL or the embedded one, or a test's): same pool settings but these.
+        pool = self.redis.connection_pool
+        kwargs = {**pool.connection_kwargs, **options, **limit}
+        own = pool.__class__(connection_class=pool.connection_class, **kwargs)
+        return redis.Redis(connection_pool=own)
 
     @cached_property
     def queue(self) -> Queue:
-        """The RQ queue for ACD jobs."""
-        return Queue(QUEUE_NAME, connection=self.rq_redis, is_async=self.rq_is_async)
+        """The helpline's RQ queue for ACD jobs."""
+        name = queue_name(self.config.helpline.id)
+        return Queue(name, connection=self.rq_redis, is_async=self.rq_is_async)
 
     @property
     def twilio(self) -> Client:
@@ -74,7 +101,8 @@ class Runtime:
 
 
 def resolve_redis_url(settings: Settings) -> str:
-    """REDIS_URL, or the embedded server under the data folder (started if needed)."""
+    """REDIS_URL (any topology, see `helpline.redis_topology`), or the embedded server under
+    the data folder (started if needed)."""
     if settings.redis_url:
         return settings.redis_url
     from helpline.redis_server import ensure_embedded
@@ -88,7 +116,7 @@ def build_runtime(settings: Settings | None = None, clock: Clock | None = None) 
     config = load_config(settings.config_path)
     # Short timeouts: a webhook must answer (safe TwiML) well within Twilio's 15 s even when
     # Redis is unreachable. Blocking reads (RQ, live views) use their own connections.
-    client = redis.Redis.from_url(
+    client = connect(
         resolve_redis_url(settings),
         decode_responses=True,
         health_check_interval=30,

@@ -97,6 +97,13 @@ class AcdSection:
     skills: tuple[str, ...] = ("psychologist", "lawyer", "digital")
     priority: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     skill_for: Mapping[str, str] = field(default_factory=dict)
+    # Virtual hold (docs/acd-twilio.md): offered when the estimated wait is at least this
+    # many seconds (0: never offered), to callable numbers only.
+    callback_offer_after: int = 300
+    callback_key: str = "2"  # the key a waiting caller presses to be called back
+    callback_retry_after: int = 300  # seconds before a callback nobody answered is tried again
+    callback_attempts: int = 2  # callbacks tried before the caller counts as missed
+    callback_ttl: int = 3600  # seconds from the request after which nobody is called back
 
     def priority_for(self, platform: str, caller_type: str) -> int:
         """Head start in seconds for a caller from ``platform`` of ``caller_type``."""
@@ -236,8 +243,26 @@ def _section(cls: type, data: Mapping[str, Any], where: str) -> Any:
     return cls(**values)
 
 
+_SECRET_NAME = re.compile(r"secret|password|passwd|auth_token|api_key|private_key|credential", re.I)
+
+
+def _refuse_secrets(data: Mapping[str, Any], where: str = "") -> None:
+    """Secrets come from the environment only: a TOML key that names one is refused, whatever
+    table it is in (a config file is read by more people and kept in more places)."""
+    for name, value in data.items():
+        here = f"{where}.{name}" if where else str(name)
+        if _SECRET_NAME.search(str(name)):
+            raise ConfigError(
+                f"{here}: secrets come from the environment only (SECRET_KEY, TWILIO_AUTH_TOKEN, "
+                "TWILIO_API_KEY_SECRET), never from the configuration file"
+            )
+        if isinstance(value, Mapping):
+            _refuse_secrets(value, here)
+
+
 def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
     """Validate a parsed TOML document into a `HelplineConfig`."""
+    _refuse_secrets(data)
     known = {"helpline", "hours", "platforms", "menus", "prompts", "acd", "privacy", "partners"}
     known.add("dashboard")
     known.add("incall")
@@ -282,6 +307,7 @@ def parse_config(data: Mapping[str, Any]) -> HelplineConfig:
     for caller_type, skill in config.acd.skill_for.items():
         if skill not in config.acd.skills:
             raise ConfigError(f"[acd.skill_for] {caller_type} = {skill!r} is not one of skills")
+    _check_callback(config.acd)
     _check_dashboard(config.dashboard)
     _check_incall(config.incall)
     return _with_partners(config, data.get("partners", {}))
@@ -298,6 +324,18 @@ def _check_dashboard(section: DashboardSection) -> None:
     for name in ("retention_days", "audit_retention_days", "alert_wait_seconds"):
         if getattr(section, name) < 1:
             raise ConfigError(f"[dashboard] {name} must be at least 1")
+
+
+def _check_callback(section: AcdSection) -> None:
+    """``[acd] callback_*``: one key to press, sensible attempts and delays."""
+    if len(section.callback_key) != 1 or section.callback_key not in "0123456789":
+        raise ConfigError("[acd] callback_key must be one digit, 0 to 9")
+    if not 1 <= section.callback_attempts <= 5:
+        raise ConfigError("[acd] callback_attempts must be from 1 to 5")
+    if section.callback_retry_after < 30:
+        raise ConfigError("[acd] callback_retry_after must be at least 30 seconds")
+    if section.callback_ttl < 600:
+        raise ConfigError("[acd] callback_ttl must be at least 600 seconds")
 
 
 _DIALLABLE = re.compile(r"^(\+[1-9]\d{6,14}|\d{2,6})$")  # E.164, or a short code (17, 119)
@@ -407,23 +445,26 @@ def load_config(path: str | Path | None) -> HelplineConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    """Process settings from the environment."""
+    """Process settings from the environment. Secrets (and URLs that may hold a password) stay
+    out of the repr: logging the settings must not log them."""
 
     mode: str
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)
     twilio_account_sid: str
-    twilio_auth_token: str
+    twilio_auth_token: str = field(repr=False)
     twilio_api_base_url: str
     public_base_url: str | None
-    secret_key: str
+    secret_key: str = field(repr=False)
     config_path: str | None
     data_dir: Path
     clock_speed: float = 1.0  # HELPLINE_CLOCK_SPEED (demo and test only)
     clock_origin: float = 0.0  # HELPLINE_CLOCK_ORIGIN, epoch seconds
     # Browser softphone (console): optional; the token endpoint answers 503 without the key.
     twilio_api_key_sid: str | None = None  # TWILIO_API_KEY_SID (SK…)
-    twilio_api_key_secret: str | None = None  # TWILIO_API_KEY_SECRET
+    twilio_api_key_secret: str | None = field(default=None, repr=False)  # TWILIO_API_KEY_SECRET
     twilio_twiml_app_sid: str | None = None  # TWILIO_TWIML_APP_SID (AP…), outgoing calls
+    # RQ_REDIS_URL: where RQ keeps its queues when not on REDIS_URL (required with a Cluster).
+    rq_redis_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: str | None = None) -> Settings:
@@ -449,11 +490,13 @@ class Settings:
             if url and not re.match(r"^https?://[^\s/]+", url):
                 raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
         speed, origin = _clock(env, relaxed)
+        redis_url, rq_redis_url = _redis_urls(env)
         if mode == "production" and not public:
             raise ConfigError("refusing to start: PUBLIC_BASE_URL must be set in production")
         return cls(
             mode=mode,
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=redis_url,
+            rq_redis_url=rq_redis_url,
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
             twilio_auth_token=token or f"{mode}-auth-token",
             twilio_api_base_url=base,
@@ -465,6 +508,28 @@ class Settings:
             clock_origin=origin,
             **_softphone(env),
         )
+
+
+def _redis_urls(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """REDIS_URL and RQ_REDIS_URL, checked (docs/deployment.md): RQ cannot run on a Cluster."""
+    from helpline.redis_topology import CLUSTER, parse_redis_url
+
+    found: dict[str, str | None] = {}
+    for name in ("REDIS_URL", "RQ_REDIS_URL"):
+        url = env.get(name) or None
+        if url:
+            try:
+                found[name] = parse_redis_url(url).kind
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from exc
+    if found.get("RQ_REDIS_URL") == CLUSTER:
+        raise ConfigError("RQ_REDIS_URL cannot be a Redis Cluster: RQ needs one server")
+    if found.get("REDIS_URL") == CLUSTER and "RQ_REDIS_URL" not in found:
+        raise ConfigError(
+            "REDIS_URL is a Redis Cluster: set RQ_REDIS_URL to a plain or Sentinel Redis for RQ, "
+            "whose keys cannot live on a Cluster"
+        )
+    return env.get("REDIS_URL") or None, env.get("RQ_REDIS_URL") or None
 
 
 def _clock(env: Mapping[str, str], relaxed: bool) -> tuple[float, float]:
