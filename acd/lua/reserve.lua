@@ -26,7 +26,21 @@
 -- O(P log n) for P pools and n waiting callers.
 
 local K_SEQ = KEYS[C + 1]
+
+-- The same call again (the client resends a script whose answer was lost with the connection):
+-- the reservation it made is answered again instead of being left for nobody to dial.
+if #KEYS >= C + 4 and redis.call('EXISTS', KEYS[C + 4]) == 1 then
+  local made = redis.call('HMGET', KEYS[C + 4], 'call_sid', 'counsellor_id')
+  if made[1] == ARGV[3] and made[2] == ARGV[4] then
+    local answer = redis.call('HGETALL', KEYS[C + 4])
+    table.insert(answer, 1, ARGV[5])
+    table.insert(answer, 1, 'ok')
+    return answer
+  end
+end
+
 relax_due()
+callbacks_due()
 
 local best_sid, best_order, best_idle
 local function consider(queue, idle)
@@ -81,6 +95,12 @@ redis.call('HSET', res_key,
   'status', 'pending', 'created_at', int(NOW), 'expires_at', int(expires),
   'platform', h.platform or 'unknown', 'caller_type', h.caller_type or 'unknown',
   'language', h.language or '', 'waited_s', int(wait))
+if h.callback == '1' then redis.call('HSET', res_key, 'callback', '1') end  -- virtual hold
+if h.kind == 'transfer' then  -- warm transfer (transfer_start.lua): B is offered A's call
+  redis.call('HSET', res_key, 'kind', 'transfer', 'transfer_of', h.from_rid,
+    'from', h.from_counsellor, 'skill', h.skill, 'caller_call_sid', h.call_sid,
+    'conference', h.conference)
+end
 redis.call('ZADD', K_OFFERS, int(expires), rid)
 event('offered', 'reservation', rid, 'call', best_sid, 'counsellor', cid,
       'platform', h.platform, 'caller_type', h.caller_type, 'language', h.language,

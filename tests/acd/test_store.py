@@ -326,6 +326,26 @@ def test_reserve_offers_the_longest_idle_counsellor(acd, runtime, clock, make_co
     }  # fmt: skip
 
 
+def test_a_resent_reserve_answers_the_reservation_it_made(acd, clock, make_counsellor) -> None:
+    """A reserve script run again with the same pair (its answer lost with the connection, the
+    client resends it) answers the reservation already made: none is left for nobody to dial."""
+    make_counsellor("amina")
+    make_counsellor("lea")
+    acd.enqueue(caller("CA1", clock.now()))
+    acd.enqueue(caller("CA2", clock.now() + timedelta(seconds=1)))
+    r = acd.reserve_next()
+    k = acd.keys
+    resent = (r.call_sid, r.counsellor_id, r.id)
+    keys = (k.caller(r.call_sid), k.counsellor(r.counsellor_id), k.reservation(r.id))
+    answer = acd.scripts.reserve(to_ms(clock.now()), k.seq, (*resent, *keys))
+    assert answer[:2] == ["ok", r.id]
+    assert dict(zip(answer[2::2], answer[3::2], strict=True))["call_sid"] == r.call_sid
+    assert len(events(acd, "offered")) == 1
+    # CA2 is still there for the other counsellor, under a new reservation
+    second = acd.reserve_next()
+    assert (second.call_sid, second.id != r.id) == ("CA2", True)
+
+
 def test_a_caller_nobody_free_can_take_does_not_block_the_next(acd, clock, make_counsellor) -> None:
     """The first caller needs a lawyer; the psychologist takes the second."""
     make_counsellor("amina")
