@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench e2e clean venv
+.PHONY: demo test lint bench faults audit e2e clean venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Fault runs (docs/reliability.md): every scenario, about 2 minutes each; exit 1 on a violation.
+faults: $(STAMP)
+	$(BIN)/python -m faults
+
+# Dependency audit (docs/security.md): pip-audit against PyPI's vulnerability data, npm audit
+# of the vendored Voice SDK. Needs the network, so `make test` never runs it.
+audit: $(STAMP)
+	scripts/audit
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

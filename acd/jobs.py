@@ -26,6 +26,7 @@ from rq.job import Job, get_current_job
 from twilio.base.exceptions import TwilioRestException
 
 from acd import twilio_ops
+from acd.callback import CALLBACK_RING_S, Callbacks
 from acd.model import AcceptResult, GoneResult, OfferFailure, ReservationStatus
 from acd.store import Acd
 from helpline import periodic
@@ -283,8 +284,12 @@ def bridge_now(runtime: Runtime, rid: str, call_sid: str, timeout: float | None)
 
 def accept_and_bridge(runtime: Runtime, rid: str) -> tuple[AcceptResult, str]:
     """The counsellor pressed 1: accept, then bring the caller (`bridge_now`, short timeout;
-    a retry job when Twilio is slow). (accept's answer, bridge result or '')."""
+    a retry job when Twilio is slow). (accept's answer, bridge result or ''). A caller who
+    asked to be called back is called instead (`accept_callback`; bridge result ``calling``)."""
     acd = Acd(runtime)
+    offered = acd.get_reservation(rid)
+    if offered is not None and offered.callback:
+        return accept_callback(runtime, rid)
     result = acd.accept(rid)
     if result is not AcceptResult.ACCEPTED:
         return result, ""
@@ -323,6 +328,7 @@ def sweep() -> dict[str, int]:
         if reservation is not None and reservation.counsellor_call_sid:
             end_counsellor_leg(runtime, reservation.counsellor_call_sid, rid)
     step("wrapups_ended", acd.end_wrapups)
+    step("callbacks_expired", Callbacks(acd).expire_due)
     # Overflowed callers are told by their next waitUrl request (<Leave/>, then the Enqueue
     # action says where else to find help): no REST call needed.
     step("overflowed", acd.overflow_waited_too_long)
@@ -357,3 +363,88 @@ def start_periodic(runtime: Runtime) -> None:
     """Called by ``helpline worker`` at start: make sure the sweep runs (once per slot)."""
     scheduled = schedule_sweep(runtime)
     log.info("acd.periodic_started", scheduled=scheduled, every_s=sweep_every(runtime))
+
+
+# -- virtual hold: calling back ---------------------------------------------------------------
+
+
+def accept_callback(runtime: Runtime, rid: str) -> tuple[AcceptResult, str]:
+    """The counsellor accepted a caller who asked to be called back: the counsellor waits in
+    the conference while `place_callback` calls the caller. (accept's answer, ``calling``)."""
+    answer = Callbacks(Acd(runtime)).accept(rid)
+    if answer == "calling":
+        _enqueue(
+            runtime,
+            place_callback,
+            rid,
+            retry=True,
+            on_failure=Callback(place_callback_failed),
+        )
+        return AcceptResult.ACCEPTED, "calling"
+    if answer == "caller_gone":
+        return AcceptResult.CALLER_GONE, ""
+    return AcceptResult.STALE, ""
+
+
+def place_callback(rid: str) -> str | None:
+    """Call back the caller of accepted reservation ``rid``; the leg's CallSid (None: nothing
+    to do, or no number left, which makes the callback missed at once). Raises when Twilio
+    cannot be reached, so that RQ retries; `place_callback_failed` ends the attempt."""
+    runtime = get_runtime()
+    acd = Acd(runtime)
+    callbacks = Callbacks(acd)
+    reservation = acd.get_reservation(rid)
+    if reservation is None or reservation.status is not ReservationStatus.ACCEPTED:
+        log.info("acd.callback_not_placed", reservation=rid, reason="offer_over")
+        return None
+    fields = {
+        "reservation": rid,
+        "call_sid": reservation.call_sid,
+        "counsellor": reservation.counsellor_id,
+    }
+    number = callbacks.number(reservation.call_sid)
+    if number is None:
+        log.warning("acd.callback_without_number", **fields)
+        after_callback_failed(runtime, rid, callbacks.failed(rid, "", "no_number", final=True))
+        return None
+    try:
+        leg = twilio_ops.place_callback_call(runtime, rid, number, CALLBACK_RING_S)
+    except Exception as exc:
+        if _permanent(exc):
+            _no_more_retries()
+        log.warning("acd.callback_call_failed", error=type(exc).__name__, **fields)
+        raise
+    if not callbacks.placed(rid, leg):
+        log.info("acd.callback_over_while_dialling", callback_call_sid=leg, **fields)
+        end_counsellor_leg(runtime, leg, rid)
+        return None
+    log.info("acd.callback_placed", callback_call_sid=leg, **fields)
+    return leg
+
+
+def place_callback_failed(
+    job: Job,
+    connection: Redis,
+    exc_type: type[BaseException] | None = None,
+    exc_value: BaseException | None = None,
+    traceback: TracebackType | None = None,
+) -> None:
+    """RQ failure callback of `place_callback`: after the last attempt, the attempt failed."""
+    if _will_retry(job):
+        return
+    rid = str(job.args[0])
+    runtime = get_runtime()
+    result = Callbacks(Acd(runtime)).failed(rid, "", "failed")
+    log.error("acd.callback_not_placed", reservation=rid, result=result)
+    after_callback_failed(runtime, rid, result)
+
+
+def after_callback_failed(runtime: Runtime, rid: str, result: str) -> None:
+    """Follow-up of a failed callback attempt: hang up the counsellor who was waiting for the
+    caller in the conference (they are available again), and dispatch."""
+    if result not in ("retry", "missed"):
+        return
+    reservation = Acd(runtime).get_reservation(rid)
+    if reservation is not None and reservation.counsellor_call_sid:
+        end_counsellor_leg(runtime, reservation.counsellor_call_sid, rid)
+    request_dispatch(runtime)

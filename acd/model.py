@@ -111,6 +111,16 @@ class Reservation:
     reason: str | None = None  # why it failed or ended
     accepted_at: datetime | None = None
     ended_at: datetime | None = None
+    callback: bool = False  # the caller asked to be called back (virtual hold)
+    # Warm transfer (acd/transfer.py): the offer to a colleague of the call of reservation
+    # ``transfer_of``; the call's conference keeps the name of its first reservation.
+    transfer_of: str | None = None
+    conference: str | None = None
+
+    @property
+    def conference_rid(self) -> str:
+        """The reservation id naming the call's conference (``res-<id>``)."""
+        return self.conference or self.id
 
 
 class AcceptResult(StrEnum):

@@ -33,6 +33,16 @@ NAMES = (
     "set_state",
     "counsellor_save",
     "counsellor_remove",
+    # virtual hold (acd/callback.py)
+    "callback_request",
+    "callback_accept",
+    "callback_placed",
+    "callback_answered",
+    "callback_failed",
+    "callback_expire",
+    # warm transfer (acd/transfer.py)
+    "transfer_start",
+    "transfer_step",
 )
 
 
@@ -69,6 +79,10 @@ class Scripts:
             args=[now_ms, self.settings, *args],
             client=self.client,
         )
+
+    def run(self, name: str, now_ms: int, keys: list[str], args: list[Any]) -> Any:
+        """Run script ``name`` whose typed wrapper lives with its feature (acd/callback.py)."""
+        return self._run(name, now_ms, keys, args)
 
     def enqueue(
         self,

@@ -52,6 +52,9 @@ OFFER_GRACE_S = 5
 DONE_TTL_S = 24 * 3600
 #: Recent handle times kept for the estimated wait.
 HANDLE_KEEP = 100
+#: How long a callback number outlives ``callback_ttl``: an attempt started just before the
+#: deadline can still be retried once (docs/acd-twilio.md, virtual hold).
+CALLBACK_GRACE_S = 15 * 60
 #: Attempts of a script whose keys depend on shared state before giving up (contention only).
 MAX_ATTEMPTS = 20
 
@@ -89,6 +92,9 @@ def _reservation(h: dict[str, str]) -> Reservation:
         reason=h.get("reason") or None,
         accepted_at=from_ms(h["accepted_at"]) if h.get("accepted_at") else None,
         ended_at=from_ms(h["ended_at"]) if h.get("ended_at") else None,
+        callback=h.get("callback") == "1",
+        transfer_of=h.get("transfer_of") or None,
+        conference=h.get("conference") or None,
     )
 
 
@@ -123,6 +129,7 @@ class Acd:
         ]  # fmt: skip
         common += [k.queue(s, lang) for s in self.skills for lang in self.languages]
         common += [k.idle(s, lang) for s in self.skills for lang in self.languages]
+        common += [k.callbacks, k.callback_retry, k.callbacks_missed]  # virtual hold
         s = self.settings
         config = {
             "pools": list(self.pools),
@@ -137,6 +144,10 @@ class Acd:
             "record_ttl": runtime.config.privacy.call_record_ttl,
             "done_ttl": DONE_TTL_S,
             "handle_keep": HANDLE_KEEP,
+            "callback_ttl": s.callback_ttl,
+            "callback_grace": CALLBACK_GRACE_S,
+            "callback_retry_after": s.callback_retry_after,
+            "callback_attempts": s.callback_attempts,
         }
         self.scripts = Scripts(self.redis, common, json.dumps(config, separators=(",", ":")))
 
@@ -223,8 +234,23 @@ class Acd:
                 counsellor_call_sid=leg or None,
             )
             log.info("acd.caller_gone", call_sid=call_sid, reservation=result.reservation_id)
-            return result
+            return self._transfer_gone(call_sid, result)
         raise AcdError(f"caller_gone({call_sid}): offers kept changing")  # pragma: no cover
+
+    def _transfer_gone(self, call_sid: str, result: GoneResult) -> GoneResult:
+        """A warm transfer of a caller who hung up is canceled (acd/transfer.py); the
+        colleague's ringing leg is named so that the edge hangs it up."""
+        from acd import transfer  # builds on this module
+
+        step = transfer.caller_gone(self, call_sid)
+        if step is None or step.result != "canceled" or not step.colleague_leg:
+            return result
+        return GoneResult(
+            was_waiting=result.was_waiting,
+            outcome_recorded=result.outcome_recorded,
+            reservation_id=step.colleague_rid or result.reservation_id,
+            counsellor_call_sid=step.colleague_leg,
+        )
 
     def position(self, call_sid: str) -> int | None:
         """1-based ACD position among waiting callers by order key; None if not waiting."""
@@ -288,6 +314,11 @@ class Acd:
                     "relaxed": int(h.get("relax_at", 0)) <= now,
                     "counsellor": h.get("counsellor"),
                     "reservation_id": h.get("rid"),
+                    # virtual hold: asked to be called back; not offered before retry_at
+                    "callback": h.get("callback") == "1",
+                    "retry_at": (
+                        from_ms(int(h["retry_at"])) if int(h.get("retry_at", 0)) > now else None
+                    ),
                 }
             )
         return rows

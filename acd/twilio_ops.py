@@ -41,9 +41,24 @@ def offer_status_path(rid: str) -> str:
     return f"/voice/offer/{rid}/status"
 
 
+def offer_fallback_path(rid: str) -> str:
+    """Fallback URL of the counsellor's leg: where the offer stands when a webhook failed."""
+    return f"/voice/offer/{rid}/fallback"
+
+
 def bridge_path(rid: str) -> str:
     """TwiML the dequeued caller runs to join the conference."""
     return f"/voice/bridge/{rid}"
+
+
+def callback_path(rid: str) -> str:
+    """TwiML of the callback leg (virtual hold: the call to the caller who asked for it)."""
+    return f"/voice/callback/{rid}"
+
+
+def callback_status_path(rid: str) -> str:
+    """Status callbacks of the callback leg."""
+    return f"/voice/callback/{rid}/status"
 
 
 def is_gone(exc: BaseException) -> bool:
@@ -115,10 +130,30 @@ def place_offer_call(runtime: Runtime, offer: Offer) -> str:
         from_=config.helpline.caller_id,
         url=runtime.public_url(offer_path(offer.rid)),
         method="POST",
+        fallback_url=runtime.public_url(offer_fallback_path(offer.rid)),
+        fallback_method="POST",
         status_callback=runtime.public_url(offer_status_path(offer.rid)),
         status_callback_method="POST",
         status_callback_event=list(OFFER_EVENTS),
         timeout=config.acd.offer_timeout,
+    )
+    return str(call.sid)
+
+
+def place_callback_call(runtime: Runtime, rid: str, number: str, ring_s: int) -> str:
+    """Call back the caller of reservation ``rid`` (virtual hold) from the helpline's caller id;
+    the new leg's CallSid. ``number`` goes to Twilio only: never logged, never stored here.
+    Answering machines are detected so that a voicemail never counts as the caller."""
+    call = runtime.twilio.calls.create(
+        to=number,
+        from_=runtime.config.helpline.caller_id,
+        url=runtime.public_url(callback_path(rid)),
+        method="POST",
+        status_callback=runtime.public_url(callback_status_path(rid)),
+        status_callback_method="POST",
+        status_callback_event=["completed"],
+        timeout=ring_s,
+        machine_detection="Enable",
     )
     return str(call.sid)
 

@@ -19,6 +19,12 @@ The sequence (see docs/acd-twilio.md):
 4. ``/voice/offer/<rid>/status``: the counsellor leg's progress (busy, no answer… → the offer
    fails, the caller keeps their place; completed after acceptance → wrap-up).
 5. ``/voice/queue/result``: the caller left Twilio's queue (hung up, left, redirected, error).
+
+Virtual hold (`acd.callback`): when the estimate is long and the caller's number can be called
+back, ``wait`` offers a key (``<Gather>`` to ``/voice/queue/callback``); pressing it keeps their
+place and they leave Twilio's queue. When their turn comes and the counsellor accepts, the
+worker calls them: ``/voice/callback/<rid>`` joins them to the counsellor's conference and
+``/voice/callback/<rid>/status`` reports a callback nobody answered.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from acd import jobs, twilio_ops
+from acd import callback, jobs, transfer, twilio_ops
+from acd.callback import Callbacks
 from acd.model import AcceptResult, OfferFailure, Outcome, Reservation, ReservationStatus
 from acd.store import Acd
 from helpline.log import get_logger
@@ -68,6 +75,10 @@ LEG_FAILED = {
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _QUEUE_SID = re.compile(r"^QU[0-9a-fA-F]{32}$")
 _RID = re.compile(r"^[0-9]{1,18}$")
+#: The Gather action of the waitUrl's callback offer (virtual hold).
+CALLBACK_REQUEST_PATH = "/voice/queue/callback"
+#: Seconds the caller has to press the callback key once the offer is said.
+CALLBACK_GATHER_S = 4
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -172,14 +183,15 @@ def waited_words(seconds: int) -> tuple[str, dict[str, object]]:
     return "acd.waited_minutes", {"minutes": minutes}
 
 
-def wait_action(state: str | None, queue_time: int, max_wait: int) -> str:
+def wait_action(state: str | None, queue_time: int, max_wait: int, virtual: bool = False) -> str:
     """What the waitUrl does for a caller in ACD ``state``: ``leave`` or ``wait``.
 
     Overflowed (max_wait) and answered (a counsellor accepted: the Enqueue action joins them to
     the conference should the REST dequeue not have got through) leave Twilio's queue. A caller
-    the ACD does not know is held no longer than max_wait: nobody would ever take them.
+    the ACD does not know is held no longer than max_wait: nobody would ever take them. A
+    caller who asked to be called back (``virtual``) has nothing to wait for on this call.
     """
-    if state in ("overflowed", "answered"):
+    if state in ("overflowed", "answered") or virtual:
         return "leave"
     if state is None and queue_time > max_wait:
         return "leave"
@@ -258,15 +270,18 @@ def wait() -> Response:
     """Enqueue waitUrl: hold music, position and estimate from time to time; never fails."""
     call_sid = None
     try:
+        runtime = _runtime()
         form = QueueRequest.parse(request.form)
         call_sid = form.call_sid
-        return _wait(_runtime(), form)
+        # The raw From stays here: only a number we may call back goes further, never logged.
+        number = callback.callable_number(request.form.get("From"), runtime.config.helpline.numbers)
+        return _wait(runtime, form, number)
     except Exception:
         log.exception("acd.wait_failed", call_sid=call_sid)
         return Response(SAFE_WAIT, mimetype="text/xml")
 
 
-def _wait(runtime: Runtime, form: QueueRequest) -> Response:
+def _wait(runtime: Runtime, form: QueueRequest, number: str | None = None) -> Response:
     settings = runtime.config.acd
     k = runtime.keys
     sid = form.call_sid
@@ -284,13 +299,14 @@ def _wait(runtime: Runtime, form: QueueRequest) -> Response:
     pipe.zrank(k.order, sid)
     pipe.get(k.announcement)
     pipe.hget(k.call(sid), "language")
+    pipe.hget(k.caller(sid), "callback")
     if slot is not None:
         pipe.set(k.announced(sid), slot, ex=settings.max_wait + ANNOUNCE_MARK_EXTRA_S, get=True)
     results = pipe.execute()[1 if form.queue_sid else 0 :]
-    state, rank, announcement, language_raw = results[:4]
-    previous_slot = results[4] if slot is not None else None
+    state, rank, announcement, language_raw, virtual = results[:5]
+    previous_slot = results[5] if slot is not None else None
 
-    if wait_action(state, form.queue_time, settings.max_wait) == "leave":
+    if wait_action(state, form.queue_time, settings.max_wait, virtual == "1") == "leave":
         log.info("acd.wait_leave", call_sid=sid, state=state)
         return _twiml("leave.xml")
 
@@ -307,14 +323,66 @@ def _wait(runtime: Runtime, form: QueueRequest) -> Response:
             prompts.append(Prompt(str(announcement)[:1000], voice, code))
         position_id, values = position_prompt(int(rank) + 1)
         prompts.append(_say(runtime, language, position_id, **values))
-        estimate = estimate_prompt(Acd(runtime).estimated_wait(sid))  # 2nd round trip
+        estimate_s = Acd(runtime).estimated_wait(sid)  # 2nd round trip
+        estimate = estimate_prompt(estimate_s)
         if estimate is not None:
             prompts.append(_say(runtime, language, estimate[0], **estimate[1]))
         prompts.append(_say(runtime, language, "acd.please_hold"))
         log.info("acd.wait_announced", call_sid=sid, position=int(rank) + 1)
+        if callback.offer_due(estimate_s, number, settings):
+            log.info("acd.callback_offered", call_sid=sid)
+            offer = _say(runtime, language, "acd.callback_offer", key=settings.callback_key)
+            return _twiml(
+                "wait_callback.xml",
+                prompts=prompts,
+                offer=[offer],
+                action_url=runtime.public_url(CALLBACK_REQUEST_PATH),
+                timeout=CALLBACK_GATHER_S,
+                music_url=settings.hold_music_url,
+                pause=WAIT_PAUSE_S,
+            )
     return _twiml(
         "wait.xml", prompts=prompts, music_url=settings.hold_music_url, pause=WAIT_PAUSE_S
     )
+
+
+@bp.post(CALLBACK_REQUEST_PATH)
+@twilio_signed
+def callback_request() -> Response:
+    """The waitUrl's callback offer was answered: the callback key asks to be called back (the
+    caller keeps their place and leaves Twilio's queue); anything else goes on waiting. This
+    TwiML runs as waitUrl TwiML, so it never fails either."""
+    call_sid = None
+    try:
+        runtime = _runtime()
+        form = QueueRequest.parse(request.form)
+        call_sid = form.call_sid
+        number = callback.callable_number(request.form.get("From"), runtime.config.helpline.numbers)
+        return _callback_request(runtime, form, _text(request.form, "Digits", 16), number)
+    except Exception:
+        log.exception("acd.callback_request_failed", call_sid=call_sid)
+        return Response(SAFE_WAIT, mimetype="text/xml")
+
+
+def _callback_request(
+    runtime: Runtime, form: QueueRequest, digits: str, number: str | None
+) -> Response:
+    settings = runtime.config.acd
+    sid = form.call_sid
+    hold = {"music_url": settings.hold_music_url, "pause": WAIT_PAUSE_S}
+    if sid is None or digits != settings.callback_key or number is None:
+        return _twiml("wait.xml", prompts=(), **hold)
+    if not settings.callback_offer_after:  # switched off since the offer was made
+        return _twiml("wait.xml", prompts=(), **hold)
+    language = _caller_language(runtime, sid)
+    result = Callbacks(Acd(runtime)).request(sid, number)
+    if result == "ok":
+        return _twiml(
+            "callback_confirm.xml", prompts=[_say(runtime, language, "acd.callback_confirmed")]
+        )
+    if result == "offered":  # a counsellor's phone is ringing for them right now
+        return _twiml("wait.xml", prompts=[_say(runtime, language, "acd.connecting")], **hold)
+    return _twiml("wait.xml", prompts=(), **hold)
 
 
 # -- the caller leaves Twilio's queue ---------------------------------------------------------
@@ -342,6 +410,10 @@ def queue_result() -> Response:
             _end_counsellor_leg(runtime, acd, sid)
         jobs.after_caller_gone(runtime, acd.caller_gone(sid))
         return _twiml("empty.xml")
+    if state in ("waiting", "offered", "calling") and Callbacks(acd).is_virtual(sid):
+        # Left Twilio's queue after asking to be called back: they keep their place.
+        language = _caller_language(runtime, sid)
+        return _goodbye([_say(runtime, language, "ivr.goodbye")])
     if state == "answered":
         # A counsellor accepted and the REST dequeue did not get through (the waitUrl's
         # <Leave/> fallback, or a queue error meanwhile): the conference is where they go.
@@ -428,10 +500,15 @@ def offer_twiml(rid: str) -> Response:
     remaining = int((reservation.expires_at - now).total_seconds())
     if acd.offer_answered(rid):  # the whisper and the keypress get a full offer_timeout
         remaining = max(remaining, runtime.config.acd.offer_timeout)
-    prompts = [
+    intro, press = _transfer_whisper(runtime, acd, rid, language) or (
         _say(runtime, language, "acd.offer_intro"),
-        *_context(runtime, language, reservation, waited),
         _say(runtime, language, "acd.offer_press_1"),
+    )
+    prompts = [
+        intro,
+        *_context(runtime, language, reservation, waited),
+        *([_say(runtime, language, "acd.offer_callback")] if reservation.callback else []),
+        press,
     ]
     log.info("acd.offer_whispered", **fields)
     return _twiml(
@@ -495,6 +572,8 @@ def offer_answer(rid: str) -> Response:
         log.info("acd.offer_declined", declined=declined, **fields)
         jobs.request_dispatch(runtime)
         return _goodbye([_say(runtime, language, "acd.offer_declined")])
+    if transfer.transfer_of(acd, rid) is not None:  # a colleague joins a call (warm transfer)
+        return _transfer_answer(runtime, acd, rid, language)
     result, bridged = jobs.accept_and_bridge(runtime, rid)
     log.info("acd.offer_answered", result=result.value, bridge=bridged, **fields)
     if result is AcceptResult.CALLER_GONE or bridged == "gone":
@@ -502,9 +581,37 @@ def offer_answer(rid: str) -> Response:
         return _goodbye([_say(runtime, language, "acd.offer_caller_left")])
     if result is AcceptResult.STALE:
         return _goodbye([_say(runtime, language, "acd.offer_unavailable")])
-    return _conference(
-        runtime, rid, reservation.call_sid, [_say(runtime, language, "acd.offer_connecting")]
+    # A callback: the counsellor waits in the conference while the worker calls the caller.
+    connecting = "acd.callback_dialling" if bridged == "calling" else "acd.offer_connecting"
+    return _conference(runtime, rid, reservation.call_sid, [_say(runtime, language, connecting)])
+
+
+@bp.post("/voice/offer/<rid>/fallback")
+@twilio_signed
+def offer_fallback(rid: str) -> Response:
+    """Fallback URL of the counsellor's leg: a webhook of the offer failed (a web process died
+    mid-request, a timeout). Twilio sends the failed request's parameters again: a key press
+    is the answer again (accepting twice is harmless: the counsellor joins the conference where
+    the caller is being brought), anything else the whisper again (which knows an offer that
+    is over). Without this, the counsellor heard Twilio's application error and the caller,
+    already accepted, found nobody in the conference (docs/reliability.md)."""
+    log.warning(
+        "acd.offer_fallback",
+        reservation=rid,
+        counsellor_call_sid=request.form.get("CallSid"),
+        error=request.form.get("ErrorCode"),
     )
+    if request.form.get("Digits") is not None:
+        return offer_answer.__wrapped__(rid)  # type: ignore[attr-defined, no-any-return]
+    return offer_twiml.__wrapped__(rid)  # type: ignore[attr-defined, no-any-return]
+
+
+def conference_if_accepted(runtime: Runtime, call_sid: str | None) -> Response | None:
+    """Conference TwiML for a caller whose accepted offer is still on, else None: what the
+    voice fallback answers when the caller's way to the conference failed (docs/reliability.md)."""
+    if not call_sid:
+        return None
+    return _join_accepted(runtime, Acd(runtime), call_sid)
 
 
 @bp.post("/voice/bridge/<rid>")
@@ -561,7 +668,8 @@ def offer_status(rid: str) -> Response:
             jobs.request_dispatch(runtime)
     elif status == "completed":
         if reservation.status is ReservationStatus.ACCEPTED:
-            if acd.call_ended(rid):
+            # A leg of a warm transfer in progress ends it its own way (acd.transfer).
+            if transfer.leg_ended(runtime, acd, rid) or acd.call_ended(rid):
                 jobs.request_dispatch(runtime)
         elif reservation.status is ReservationStatus.PENDING:
             # Over without acceptance: answered and left unanswered (declined), or not.
@@ -583,3 +691,137 @@ def _newest(runtime: Runtime, rid: str, form: LegRequest) -> bool:
     pipe.expire(key, OFFER_SEQ_TTL_S)
     changed, _ = pipe.execute()
     return bool(changed)
+
+
+# -- virtual hold: the callback leg -------------------------------------------------------------
+
+
+@bp.post("/voice/callback/<rid>")
+@twilio_signed
+def callback_leg(rid: str) -> Response:
+    """The caller picked up our callback: into the conference where their counsellor waits.
+    An answering machine is not the caller: that attempt failed."""
+    runtime = _runtime()
+    form = LegRequest.parse(request.form)
+    acd = Acd(runtime)
+    reservation = _reservation(acd, rid)
+    if reservation is None or not reservation.callback or form.call_sid is None:
+        language = runtime.config.helpline.default_language
+        return _goodbye([_say(runtime, language, "ivr.goodbye")])
+    language = _caller_language(runtime, reservation.call_sid)
+    callbacks = Callbacks(acd)
+    fields = {
+        "reservation": rid,
+        "call_sid": reservation.call_sid,
+        "callback_call_sid": form.call_sid,
+    }
+    answered_by = _text(request.form, "AnsweredBy", 32).lower()
+    if answered_by.startswith(("machine", "fax")):
+        result = callbacks.failed(rid, form.call_sid, "machine")
+        log.info("acd.callback_machine", result=result, **fields)
+        jobs.after_callback_failed(runtime, rid, result)
+        return _goodbye([])
+    result = callbacks.answered(rid, form.call_sid)
+    log.info("acd.callback_leg", result=result, **fields)
+    if result == "answered":
+        intro = _say(runtime, language, "acd.callback_intro")
+        return _conference(runtime, rid, reservation.call_sid, [intro])
+    if result == "counsellor_gone":
+        return _goodbye([_say(runtime, language, "acd.callback_counsellor_gone")])
+    return _goodbye([_say(runtime, language, "ivr.goodbye")])
+
+
+@bp.post("/voice/callback/<rid>/status")
+@twilio_signed
+def callback_status(rid: str) -> Response:
+    """Status callbacks of the callback leg: a leg that never reached the caller (or ended
+    before they were connected) is a failed attempt; late or repeated news changes nothing."""
+    runtime = _runtime()
+    form = LegRequest.parse(request.form)
+    acd = Acd(runtime)
+    reservation = _reservation(acd, rid)
+    if reservation is None or not reservation.callback or form.call_sid is None:
+        return _empty()
+    status = form.call_status
+    fields = {"reservation": rid, "call_sid": reservation.call_sid, "status": status}
+    if status in callback.LEG_FAILED or status == "completed":
+        # completed after an answer: the script sees the callback answered and does nothing
+        reason = status if status in callback.LEG_FAILED else "no-answer"
+        result = Callbacks(acd).failed(rid, form.call_sid, reason)
+        jobs.after_callback_failed(runtime, rid, result)
+        fields["result"] = result
+    log.info("acd.callback_status", callback_call_sid=form.call_sid, **fields)
+    return _empty()
+
+
+# -- warm transfer: the colleague's leg, and a caller whose counsellor left first -------------
+
+
+def _skill_words(runtime: Runtime, language: str, skill: str) -> str:
+    """A skill as spoken (the catalogue's ``acd.skill_<name>``, else its configured name)."""
+    try:
+        return _say(runtime, language, f"acd.skill_{skill}").text
+    except KeyError:
+        return skill
+
+
+def _transfer_whisper(
+    runtime: Runtime, acd: Acd, rid: str, language: str
+) -> tuple[Prompt, Prompt] | None:
+    """(intro, press 1) of a transfer offer: a colleague's call and the skill asked for."""
+    if transfer.transfer_of(acd, rid) is None:
+        return None
+    skill = str(runtime.redis.hget(runtime.keys.reservation(rid), "skill") or "")
+    return (
+        _say(runtime, language, "acd.transfer_intro", skill=_skill_words(runtime, language, skill)),
+        _say(runtime, language, "acd.transfer_press_1"),
+    )
+
+
+def _transfer_answer(runtime: Runtime, acd: Acd, rid: str, language: str) -> Response:
+    """B pressed 1: into the call's conference (``res-<A's rid>``). While A briefs B, A's
+    leaving does not end it (set when the transfer started); once the call is B's, B's does."""
+    step = transfer.accept(acd, rid)
+    log.info("acd.transfer_answered", reservation=rid, result=step.result, call_sid=step.call_sid)
+    if step.result == "completed":  # A had already left: B takes over at once
+        prompts = [_say(runtime, language, "acd.transfer_taking_over")]
+        return _twiml(
+            "transfer_join.xml", prompts=prompts, after=(), start=True, end_on_exit=True,
+            name=twilio_ops.conference_name(transfer.conference_rid(runtime, step.rid)),
+            wait_url="",
+        )  # fmt: skip
+    if step.result == "joined":
+        prompts = [_say(runtime, language, "acd.transfer_joining")]
+        return _twiml(
+            "transfer_join.xml", prompts=prompts, after=(), start=True, end_on_exit=False,
+            name=twilio_ops.conference_name(transfer.conference_rid(runtime, step.rid)),
+            wait_url="",
+        )  # fmt: skip
+    jobs.request_dispatch(runtime)
+    return _goodbye([_say(runtime, language, "acd.offer_unavailable")])
+
+
+@bp.post("/voice/transfer/<rid>/hold")
+@twilio_signed
+def transfer_hold(rid: str) -> Response:
+    """The caller whose counsellor left before the colleague arrived: told, then waiting with
+    the conference's hold music until the colleague joins (or is already there)."""
+    runtime = _runtime()
+    form = LegRequest.parse(request.form)
+    acd = Acd(runtime)
+    language = _caller_language(runtime, form.call_sid)
+    state = transfer.entry_state(acd, rid) if _RID.match(rid) else None
+    owner = transfer.caller_of(acd, rid) if state else None
+    if state is None or form.call_sid is None or form.call_sid != owner:
+        log.warning("acd.transfer_hold_unknown", reservation=rid, call_sid=form.call_sid)
+        return _alternatives(runtime, language, "acd.counsellor_left")
+    if state in ("waiting", "offered", "joined", "completed"):
+        log.info("acd.transfer_hold", reservation=rid, call_sid=form.call_sid, state=state)
+        prompts = [_say(runtime, language, "acd.transfer_hold")] if state != "completed" else []
+        return _twiml(
+            "transfer_join.xml", prompts=prompts, after=(), start=state == "completed",
+            end_on_exit=True,
+            name=twilio_ops.conference_name(transfer.conference_rid(runtime, rid)),
+            wait_url=runtime.config.acd.hold_music_url,
+        )  # fmt: skip
+    return _alternatives(runtime, language, "acd.counsellor_left")

@@ -1,34 +1,51 @@
-"""ACD benchmark: operations per second, and reserve latency with 10 / 10,000 / 100,000 waiting
-callers (it must stay flat: reserve_next is O(log n) in the number of waiting callers).
+"""ACD benchmark: the full call cycle against raw Redis round trips, reserve latency by queue
+length and team size, and Redis memory per waiting caller and per counsellor.
 
-Runs on its own private redis-server (``helpline.redis_server.start_private``), one client, one
-process: the figures are round trips + Lua time as one dispatcher sees them.
+Runs on its own private redis-server (``helpline.redis_server.start_private``, Unix socket);
+every ratio is measured in the same run, with the same client and connection type:
+
+- **cycle**: enqueue → reserve → offer placed → accept → call ended → end of wrap-up (the
+  sweep's ``end_wrapups`` once the wrap-up is due), per second; against the same number of
+  round trips made with ``EVALSHA`` of a trivial script (``return 1``: the round-trip floor) and
+  of ``lib.lua`` + ``return 1`` given the ACD's common KEYS and ARGV (the fixed cost every ACD
+  script pays: sending 25 arguments, decoding the settings). One client, then several
+  processes at once (each its own connection, sharing the queue and the team).
+- **reserve latency** with 10 / 10,000 / 100,000 waiting callers by 10 / 1,000 available
+  counsellors (one database each, sampled round-robin so that machine noise hits all alike;
+  each reserve is undone by a ``canceled`` offer failure, so the sizes stay put).
+- **memory**: ``INFO memory`` ``used_memory`` delta while filling, divided by the count; and
+  ``MEMORY USAGE`` of each structure.
 """
 
 from __future__ import annotations
 
-import os
-import platform
+import multiprocessing
+import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import redis as redis_lib
 
 from acd import scripts as acd_scripts
 from acd.model import OfferFailure, WaitingCaller
 from acd.store import Acd
+from bench.common import ratio, summary
 from helpline.clock import FrozenClock, to_ms
 from helpline.redis_server import redis_server_binary, start_private
 from helpline.runtime import Runtime
 from helpline.settings import Settings, parse_config
 
 SIZES = (10, 10_000, 100_000)
-SAMPLES = 2_000
+TEAMS = (10, 1_000)
+SAMPLES = 2_000  # reserve samples per (size, team)
+CYCLES = 2_000  # single-client cycles
+PROCESSES = 4  # clients of the multi-client cycle
+CYCLES_EACH = 500  # cycles per process in the multi-client run
+WRAP_UP = 60
 SKILLS = ("psychologist", "lawyer", "digital")
 TEAM = [  # every pool served, as on a real evening
     ("psy1", ["psychologist"], ["fr"]),
@@ -37,6 +54,32 @@ TEAM = [  # every pool served, as on a real evening
     ("dig1", ["digital"], ["fr", "en"]),
     ("all1", list(SKILLS), ["fr", "en"]),
 ]
+CONFIG = {"acd": {"max_waiting": 10_000_000, "wrap_up": WRAP_UP, "max_wait": 10_000_000}}
+
+
+class CountingRedis(redis_lib.Redis):
+    """A client that counts its round trips (commands sent outside pipelines)."""
+
+    round_trips = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Count, then send."""
+        self.round_trips += 1
+        return super().execute_command(*args, **options)
+
+
+def _client(url: str, db: int = 0) -> CountingRedis:
+    return CountingRedis.from_url(f"{url}?db={db}", decode_responses=True)
+
+
+def _acd(client: redis_lib.Redis, clock: FrozenClock) -> Acd:
+    runtime = Runtime(
+        settings=Settings.from_env({}, mode="test"),
+        config=parse_config(CONFIG),
+        redis=client,
+        clock=clock,
+    )
+    return Acd(runtime)
 
 
 def _caller(i: int, when: datetime) -> WaitingCaller:
@@ -71,160 +114,345 @@ def _fill(acd: Acd, start: int, stop: int, when: datetime) -> None:
         pipe.execute()
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _team(acd: Acd, clock: FrozenClock, size: int) -> None:
+    """``size`` available counsellors: the five of TEAM, then generalists and specialists."""
+    members = list(TEAM)
+    for i in range(len(members), size):
+        skills = list(SKILLS) if i % 2 else [SKILLS[i % 3]]
+        members.append((f"c{i:05d}", skills, ["fr", "en"] if i % 3 else ["fr"]))
+    for cid, skills, langs in members[:size]:
+        acd.add_counsellor(cid, cid, skills, langs, f"client:{cid}")
+        acd.set_state(cid, "available")
+        clock.advance(0.001)  # distinct idle-since; no caller relaxes meanwhile
 
 
-def _redis_version(client: redis_lib.Redis) -> str:
-    return str(client.info("server").get("redis_version", "?"))
+# -- the call cycle -------------------------------------------------------------------------------
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
+def one_cycle(acd: Acd, clock: FrozenClock, caller: int) -> bool:
+    """One call through the ACD: enqueue, reserve, offer placed, accept, end, end of wrap-up.
+    False when nobody could be reserved (another client holds every counsellor)."""
+    acd.enqueue(_caller(caller, clock.now()))
+    reservation = acd.reserve_next()
+    if reservation is None:
+        clock.advance(WRAP_UP)
+        acd.end_wrapups()
+        return False
+    rid = reservation.id
+    acd.offer_placed(rid, f"CL{int(rid):032d}")
+    acd.accept(rid)
+    acd.call_ended(rid)
+    clock.advance(WRAP_UP)  # the wrap-up is due: the sweep ends it
+    acd.end_wrapups()
+    return True
 
 
-def run() -> dict[str, object]:
-    """Measure; returns the figures (also printed as a table)."""
+def _trivial(client: redis_lib.Redis, payload: bool) -> Any:
+    """A registered trivial script; with ``payload``, lib.lua's setup and the common KEYS/ARGV."""
+    if not payload:
+        script = client.register_script("return 1")
+        return lambda: script(keys=[], args=[], client=client)
+    acd = _acd(client, FrozenClock())
+    script = client.register_script((acd_scripts.LUA_DIR / "lib.lua").read_text() + "\nreturn 1")
+    keys = [*acd.scripts.common_keys, acd.keys.caller("CA0")]
+    args = [to_ms(FrozenClock().now()), acd.scripts.settings, "CA0"]
+    return lambda: script(keys=keys, args=args, client=client)
+
+
+def _rate(func: Any, n: int) -> float:
+    """Calls of ``func`` per second over ``n`` calls."""
+    func()
+    start = time.perf_counter()
+    for _ in range(n):
+        func()
+    return n / (time.perf_counter() - start)
+
+
+def _cycle_process(url: str, index: int, cycles: int, barrier: Any, out: Any) -> None:
+    """One client of the multi-client cycle (a separate process)."""
+    client = _client(url, 1)
+    clock = FrozenClock()
+    acd = _acd(client, clock)
+    caller = 10_000_000 * (index + 1)
+    barrier.wait()
+    start = time.perf_counter()
+    done = 0
+    while done < cycles:
+        caller += 1
+        done += one_cycle(acd, clock, caller)
+    out.put(("cycle", time.perf_counter() - start, client.round_trips))
+
+
+def _raw_process(url: str, calls: int, payload: bool, barrier: Any, out: Any) -> None:
+    """One client of the multi-client raw round trips."""
+    client = _client(url, 2)
+    call = _trivial(client, payload)
+    call()
+    barrier.wait()
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    out.put(("raw", time.perf_counter() - start, calls))
+
+
+def _parallel(target: Any, args_of: Any) -> list[tuple[str, float, int]]:
+    """Run PROCESSES copies of ``target`` started together; their (kind, seconds, count)."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(PROCESSES)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args_of(i), barrier, out)) for i in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    return results
+
+
+def _server_us(client: redis_lib.Redis) -> dict[str, float]:
+    """Redis's time in EVALSHA since the last CONFIG RESETSTAT (nested commands included):
+    per call and in all (µs)."""
+    evalsha = client.info("commandstats").get("cmdstat_evalsha", {})
+    return {
+        "evalsha": float(evalsha.get("usec_per_call", 0.0)),
+        "total": float(evalsha.get("usec", 0.0)),
+    }
+
+
+def cycle_figures(url: str) -> dict[str, Any]:
+    """Cycles per second against raw EVALSHA round trips, one client then several."""
+    client = _client(url, 1)
+    clock = FrozenClock()
+    acd = _acd(client, clock)
+    _team(acd, clock, 10)
+    _fill(acd, 0, 1_000, clock.now())  # a queue that never empties
+    for i in range(50):  # warm-up: scripts loaded, connections open
+        one_cycle(acd, clock, 1_000 + i)
+    before = client.round_trips
+    client.config_resetstat()
+    start = time.perf_counter()
+    for i in range(CYCLES):
+        assert one_cycle(acd, clock, 2_000 + i)
+    elapsed = time.perf_counter() - start
+    server = _server_us(client)
+    trips = (client.round_trips - before) / CYCLES
+    cycle_rate = CYCLES / elapsed
+    raw = _client(url, 2)
+    n = int(CYCLES * trips)
+    raw.config_resetstat()
+    floor = _rate(_trivial(raw, payload=False), n) / trips
+    floor_server = _server_us(raw)
+    raw.config_resetstat()
+    fixed = _rate(_trivial(raw, payload=True), n) / trips
+    fixed_server = _server_us(raw)
+    single = {
+        "cycles_per_s": cycle_rate,
+        "round_trips_per_cycle": trips,
+        "raw_cycles_per_s": floor,
+        "raw_with_acd_args_cycles_per_s": fixed,
+        # Redis's own time in scripts (INFO commandstats): per cycle, per EVALSHA of each kind
+        "server_us_per_cycle": server["total"] / CYCLES,
+        "server_us_per_evalsha": {
+            "acd scripts": server["evalsha"],
+            "return 1": floor_server["evalsha"],
+            "lib.lua + return 1, ACD KEYS/ARGV": fixed_server["evalsha"],
+        },
+        "ratio_raw_over_cycle": ratio(floor, cycle_rate),
+        "ratio_raw_with_args_over_cycle": ratio(fixed, cycle_rate),
+    }
+    # several clients: each a process with its own connection, one shared queue and team
+    for i in range(PROCESSES * 2):
+        cid = f"m{i}"
+        acd.add_counsellor(cid, cid, list(SKILLS), ["fr", "en"], f"client:{cid}")
+        acd.set_state(cid, "available")
+    results = _parallel(_cycle_process, lambda i: (url, i, CYCLES_EACH))
+    wall = max(r[1] for r in results)
+    multi_rate = PROCESSES * CYCLES_EACH / wall
+    calls_each = int(CYCLES_EACH * trips)
+    raw_results = _parallel(_raw_process, lambda i: (url, calls_each, False))
+    raw_multi = PROCESSES * calls_each / max(r[1] for r in raw_results) / trips
+    multi = {
+        "processes": PROCESSES,
+        "cycles_per_s": multi_rate,
+        # more than one client's: a reserve retried because another client took the pair
+        "round_trips_per_cycle": sum(r[2] for r in results) / (PROCESSES * CYCLES_EACH),
+        "raw_cycles_per_s": raw_multi,
+        "ratio_raw_over_cycle": ratio(raw_multi, multi_rate),
+    }
+    return {"single": single, "multi": multi}
+
+
+# -- reserve latency and memory -------------------------------------------------------------------
+
+
+def _used_memory(client: redis_lib.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def _memory_usage(client: redis_lib.Redis, key: str) -> int:
+    return int(client.memory_usage(key, samples=0) or 0)
+
+
+def reserve_figures(url: str) -> dict[str, Any]:
+    """Reserve and position latency per (waiting callers, counsellors); memory per caller."""
+    clock = FrozenClock()
+    grid: dict[tuple[int, int], Acd] = {}
+    memory: dict[str, Any] = {}
+    db = 3
+    for team in TEAMS:
+        for size in SIZES:
+            client = _client(url, db)
+            db += 1
+            acd = _acd(client, clock)
+            empty = _used_memory(client)
+            _team(acd, clock, team)
+            staffed = _used_memory(client)
+            _fill(acd, 0, size, clock.now())
+            filled = _used_memory(client)
+            assert acd.waiting_count() == size
+            acd.reserve_next()  # warm-up (and any relaxation) outside the samples
+            grid[(size, team)] = acd
+            if size >= 10_000:
+                k = acd.keys
+                structures = {
+                    "caller hashes": sum(
+                        _memory_usage(client, k.caller(f"CA{i:08d}")) for i in range(0, size, 97)
+                    )
+                    * size
+                    / len(range(0, size, 97)),
+                    "waiting + order zsets": _memory_usage(client, k.waiting)
+                    + _memory_usage(client, k.order),
+                    "pool queues + relax": sum(
+                        _memory_usage(client, key)
+                        for key in acd.scripts.common_keys[11 : 11 + len(acd.pools)]
+                    )
+                    + _memory_usage(client, k.relax)
+                    + _memory_usage(client, k.queue("any")),
+                    "events stream": _memory_usage(client, k.events),
+                }
+                memory[f"{size}x{team}"] = {
+                    "bytes_per_caller": (filled - staffed) / size,
+                    "bytes_per_caller_by_structure": {n: v / size for n, v in structures.items()},
+                }
+            if team == max(TEAMS) and size == SIZES[0]:
+                memory["bytes_per_counsellor"] = (staffed - empty) / team
+    reserve: dict[tuple[int, int], list[float]] = {key: [] for key in grid}
+    position: dict[tuple[int, int], list[float]] = {key: [] for key in grid}
+    rounds = 20
+    rng = random.Random(7)
+    for _ in range(rounds):
+        for (size, team), acd in grid.items():
+            for _ in range(SAMPLES // rounds):
+                t0 = time.perf_counter_ns()
+                r = acd.reserve_next()
+                reserve[(size, team)].append((time.perf_counter_ns() - t0) / 1000)
+                assert r is not None
+                acd.offer_failed(r.id, OfferFailure.CANCELED)
+                sid = f"CA{rng.randrange(size):08d}"
+                t0 = time.perf_counter_ns()
+                acd.position(sid)
+                position[(size, team)].append((time.perf_counter_ns() - t0) / 1000)
+    return {
+        "latency_us": {
+            f"{size}x{team}": {
+                "waiting": size,
+                "counsellors": team,
+                "reserve": summary(reserve[(size, team)]),
+                "position": summary(position[(size, team)]),
+            }
+            for (size, team) in grid
+        },
+        "memory": memory,
+    }
+
+
+def run() -> dict[str, Any]:
+    """Measure everything on a private server; the figures."""
     with tempfile.TemporaryDirectory(prefix="acd-bench-") as tmp:
         server = start_private(Path(tmp))
         try:
-            client = redis_lib.Redis.from_url(server.url, decode_responses=True)
-            clock = FrozenClock()
-            config = parse_config({"acd": {"max_waiting": 10_000_000, "wrap_up": 60}})
-            runtime = Runtime(
-                settings=Settings.from_env({}, mode="test"),
-                config=config,
-                redis=client,
-                clock=clock,
-            )
-            acd = Acd(runtime)
-            for cid, skills, langs in TEAM:
-                acd.add_counsellor(cid, cid, skills, langs, f"client:{cid}")
-                acd.set_state(cid, "available")
-                clock.advance(1)
-            figures: dict[str, object] = {
-                "redis": _redis_version(client),
-                "python": platform.python_version(),
-                "cpu": _cpu(),
-                "cores": os.cpu_count(),
-            }
-
-            # the floor: one round trip that does nothing
-            pings: list[float] = []
+            client = _client(server.url)
+            pings = []
             for _ in range(SAMPLES):
                 t0 = time.perf_counter_ns()
                 client.ping()
                 pings.append((time.perf_counter_ns() - t0) / 1000)
-            figures["ping_us"] = statistics.median(pings)
-
-            # enqueue: one call = one round trip, sequential
-            n = 5_000
-            start = time.perf_counter()
-            for i in range(n):
-                acd.enqueue(_caller(i, clock.now()))
-            figures["enqueue_ops"] = n / (time.perf_counter() - start)
-            client.flushall()
-            for cid, skills, langs in TEAM:
-                acd.add_counsellor(cid, cid, skills, langs, f"client:{cid}")
-                acd.set_state(cid, "available")
-                clock.advance(1)
-
-            # reserve + accept + call end + available again, a new caller keeping the queue full
-            _fill(acd, 0, 1_000, clock.now())
-            cycles = 2_000
-            next_id = 1_000
-            start = time.perf_counter()
-            for _ in range(cycles):
-                r = acd.reserve_next()
-                assert r is not None
-                acd.accept(r.id)
-                acd.call_ended(r.id)
-                acd.set_state(r.counsellor_id, "available")
-                acd.enqueue(_caller(next_id, clock.now()))
-                next_id += 1
-            figures["cycle_ops"] = cycles / (time.perf_counter() - start)
-
-            # reserve latency by queue length: one database per size on the same server,
-            # sampled round-robin so that noise from the machine hits every size alike. Each
-            # reserve is followed by a cancel (the caller keeps their place, the counsellor
-            # their idle-since), so the queue length stays the same.
-            acds: dict[int, Acd] = {}
-            for db, size in enumerate(SIZES, start=1):
-                url = server.url + f"?db={db}"
-                db_client = redis_lib.Redis.from_url(url, decode_responses=True)
-                db_runtime = Runtime(
-                    settings=runtime.settings, config=config, redis=db_client, clock=clock
-                )
-                acds[size] = sized = Acd(db_runtime)
-                for cid, skills, langs in TEAM:
-                    sized.add_counsellor(cid, cid, skills, langs, f"client:{cid}")
-                    sized.set_state(cid, "available")
-                    clock.advance(1)
-                _fill(sized, 0, size, clock.now())
-                assert sized.waiting_count() == size
-            samples: dict[int, list[float]] = {size: [] for size in SIZES}
-            positions: dict[int, list[float]] = {size: [] for size in SIZES}
-            rounds = 20
-            for round_ in range(rounds):
-                for size, sized in acds.items():
-                    for i in range(SAMPLES // rounds):
-                        t0 = time.perf_counter_ns()
-                        r = sized.reserve_next()
-                        samples[size].append((time.perf_counter_ns() - t0) / 1000)
-                        assert r is not None
-                        sized.offer_failed(r.id, OfferFailure.CANCELED)
-                        sid = f"CA{(round_ * 7919 + i * 104729) % size:08d}"
-                        t0 = time.perf_counter_ns()
-                        sized.position(sid)
-                        positions[size].append((time.perf_counter_ns() - t0) / 1000)
-            latencies = {
-                size: (
-                    statistics.median(samples[size]),
-                    _percentile(samples[size], 0.99),
-                    statistics.median(positions[size]),
-                )
-                for size in SIZES
+            figures: dict[str, Any] = {
+                "redis": str(client.info("server").get("redis_version", "?")),
+                "redis_binary": redis_server_binary(),
+                "ping_us": summary(pings),
             }
-            figures["reserve_latency_us"] = latencies
+            clock = FrozenClock()
+            acd = _acd(client, clock)
+            _team(acd, clock, 5)
+            counter = iter(range(1, 10**9))
+            figures["enqueue_per_s"] = _rate(
+                lambda: acd.enqueue(_caller(next(counter), clock.now())), 5_000
+            )
+            figures["cycle"] = cycle_figures(server.url)
+            figures.update(reserve_figures(server.url))
         finally:
             server.stop()
     return figures
 
 
-def main() -> None:
-    """Run and print the table."""
-    print("ACD benchmark: one client, one process, private redis-server, Unix socket")
-    load = os.getloadavg()[0]
+def render(figures: dict[str, Any]) -> str:
+    """The printed tables."""
+    single, multi = figures["cycle"]["single"], figures["cycle"]["multi"]
+    lines = [
+        f"redis-server {figures['redis']}, Unix socket; "
+        f"PING p50 {figures['ping_us']['p50']:.0f} µs",
+        f"enqueue: {figures['enqueue_per_s']:,.0f}/s (one client)",
+        "",
+        "full cycle (enqueue → reserve → offer placed → accept → call ended → wrap-up end), "
+        f"{single['round_trips_per_cycle']:.1f} round trips each",
+        f"{'clients':<12}{'cycles/s':>10}{'raw EVALSHA':>14}{'ratio':>8}"
+        f"{'EVALSHA+ACD args':>19}{'ratio':>8}",
+        f"{'1':<12}{single['cycles_per_s']:>10,.0f}{single['raw_cycles_per_s']:>14,.0f}"
+        f"{single['ratio_raw_over_cycle']:>8.1f}"
+        f"{single['raw_with_acd_args_cycles_per_s']:>19,.0f}"
+        f"{single['ratio_raw_with_args_over_cycle']:>8.1f}",
+        f"{multi['processes']:<12}{multi['cycles_per_s']:>10,.0f}{multi['raw_cycles_per_s']:>14,.0f}"
+        f"{multi['ratio_raw_over_cycle']:>8.1f}"
+        f"   ({multi['round_trips_per_cycle']:.1f} round trips per cycle)",
+        "(raw: the same number of EVALSHA round trips per cycle, of `return 1`; "
+        "+ACD args: of lib.lua + `return 1` with the 25 common KEYS/ARGV)",
+        f"Redis's time in scripts: {single['server_us_per_cycle']:,.0f} µs per cycle; "
+        "per EVALSHA: "
+        + ", ".join(f"{k} {v:,.1f} µs" for k, v in single["server_us_per_evalsha"].items()),
+        "",
+        f"{'waiting':>9}{'counsellors':>13}{'reserve p50':>13}{'p99 (µs)':>10}"
+        f"{'position p50':>14}{'p99 (µs)':>10}",
+    ]
+    for row in figures["latency_us"].values():
+        r, p = row["reserve"], row["position"]
+        lines.append(
+            f"{row['waiting']:>9,}{row['counsellors']:>13,}{r['p50']:>13,.0f}{r['p99']:>10,.0f}"
+            f"{p['p50']:>14,.0f}{p['p99']:>10,.0f}"
+        )
+    lines.append("")
+    mem = figures["memory"]
+    lines.append(f"memory per counsellor: {mem['bytes_per_counsellor']:,.0f} bytes")
+    for name, m in mem.items():
+        if name == "bytes_per_counsellor":
+            continue
+        parts = ", ".join(f"{k} {v:,.0f}" for k, v in m["bytes_per_caller_by_structure"].items())
+        lines.append(
+            f"memory per waiting caller ({name}): {m['bytes_per_caller']:,.0f} bytes ({parts})"
+        )
+    return "\n".join(lines)
+
+
+def main() -> dict[str, Any]:
+    """Run, print the tables, return the figures."""
+    print("ACD benchmark: private redis-server, Unix socket", flush=True)
     figures = run()
-    latencies = figures["reserve_latency_us"]
-    assert isinstance(latencies, dict)
-    print(
-        f"redis-server {figures['redis']} ({redis_server_binary()}), Python {figures['python']}, "
-        f"{figures['cores']} cores, {figures['cpu']}"
+    print(render(figures))
+    median_reserve = statistics.median(
+        row["reserve"]["p50"] for row in figures["latency_us"].values()
     )
-    print(f"PING p50 {figures['ping_us']:.0f} µs (the round-trip floor on this machine now)")
-    print(f"load average before the run: {load:.2f}")
-    print()
-    cycle = "cycle: reserve + accept + call end + available + enqueue"
-    print(f"{'operation':<58}{'ops/s':>8}")
-    print(f"{'enqueue':<58}{figures['enqueue_ops']:>8,.0f}")
-    print(f"{cycle:<58}{figures['cycle_ops']:>8,.0f}")
-    print()
-    head = ("waiting callers", "reserve p50 (µs)", "reserve p99 (µs)", "position p50 (µs)")
-    print(f"{head[0]:>16}{head[1]:>19}{head[2]:>19}{head[3]:>20}")
-    for size, (p50, p99, pos) in latencies.items():
-        print(f"{size:>16,}{p50:>19,.0f}{p99:>19,.0f}{pos:>20,.0f}")
-    git = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    print(f"\n(commit {git or '?'}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {sys.platform})")
+    figures["reserve_p50_median_us"] = median_reserve
+    return figures
 
 
 if __name__ == "__main__":

@@ -10,3 +10,9 @@ TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Bonjour</Say></Res
 def incoming() -> Response:
     """Constant TwiML, no Redis, no signature check."""
     return Response(TWIML, mimetype="text/xml")
+
+
+@app.get("/healthz")
+def healthz() -> Response:
+    """For the benchmark to know the server is up."""
+    return Response("ok", mimetype="text/plain")

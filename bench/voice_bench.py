@@ -1,31 +1,42 @@
-"""``/voice/incoming`` latency: in process (the app's own time), and over HTTP under gunicorn
-next to a bare Flask endpoint returning constant TwiML with the same gunicorn settings.
+"""``/voice/incoming``: latency in process (the app's own time), then throughput and latency
+over HTTP under gunicorn next to a bare Flask endpoint returning constant TwiML with the same
+gunicorn settings (2 gthread workers x 4 threads, as ``helpline serve``), with one client and
+with several client processes at once.
 
 Each request is a new call (a fresh CallSid) signed like Twilio, on a line open around the clock,
 so it does the real work: signature check, hours, call record creation (Lua), TwiML rendering.
-Run: ``python -m bench voice`` (about a minute on 2 cores).
+The ratios (product / bare) are taken within the same run. Run: ``python -m bench voice``.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-import statistics
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import redis as redis_lib
 import requests
 
+from acd.model import WaitingCaller
+from acd.store import Acd
+from bench.common import ratio, summary
 from helpline.demo import demo_config_text
 from helpline.processes import free_port, wait_http
 from helpline.redis_server import start_private
 from helpline.signature import sign
+from ivr.twiml import QUEUE_WAIT_PATH
 
-REQUESTS = 2_000
+REQUESTS = 2_000  # per phase (one client; all clients together)
 WARMUP = 200
+CLIENTS = 4  # client processes of the concurrent phase
+WAITING = 1_000  # callers in the queue for the waitUrl figures
 TOKEN = "bench-auth-token-0123456789"
 
 
@@ -36,17 +47,11 @@ def _form(n: int) -> dict[str, str]:
     }  # fmt: skip
 
 
-def _summary(name: str, samples: list[float]) -> str:
-    ms = sorted(s * 1000 for s in samples)
-    p50 = statistics.median(ms)
-    p99 = ms[int(len(ms) * 0.99) - 1]
-    rate = len(ms) / (sum(ms) / 1000)
-    return f"{name:<44} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rate:7.0f} req/s (1 client)"
-
-
 def _env(tmp: Path, redis_url: str, public: str) -> dict[str, str]:
     config = tmp / "bench.toml"
-    config.write_text(demo_config_text())
+    # room for the waitUrl figures' WAITING callers (the packaged limit is 40)
+    text = re.sub(r"^max_waiting = \d+", "max_waiting = 100000", demo_config_text(), flags=re.M)
+    config.write_text(text)
     return {
         **os.environ, "REDIS_URL": redis_url, "HELPLINE_MODE": "demo",
         "HELPLINE_CONFIG": str(config), "TWILIO_AUTH_TOKEN": TOKEN,
@@ -55,12 +60,13 @@ def _env(tmp: Path, redis_url: str, public: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-def in_process(tmp: Path, redis_url: str) -> list[float]:
-    """The app through Flask's test client: no sockets, the app's own work only."""
+def in_process(tmp: Path, redis_url: str) -> dict[str, Any]:
+    """The app through Flask's test client: no sockets, the app's own work only (ms)."""
     os.environ.update(_env(tmp, redis_url, "https://helpline.bench"))
     from helpline.app import create_app  # after the environment is set
 
-    client = create_app().test_client()
+    app = create_app()
+    client = app.test_client()
     logging.getLogger().setLevel(logging.WARNING)  # one log line per call would dominate
     url = "https://helpline.bench/voice/incoming"
     samples = []
@@ -72,12 +78,94 @@ def in_process(tmp: Path, redis_url: str) -> list[float]:
         elapsed = time.perf_counter() - start
         assert response.status_code == 200, response.status_code
         if n >= WARMUP:
-            samples.append(elapsed)
-    return samples
+            samples.append(elapsed * 1000)
+    runtime = app.extensions["helpline"]
+    record = runtime.keys.call(_form(WARMUP + 1)["CallSid"])
+    figures = summary(samples)
+    figures["call_record_bytes"] = float(
+        redis_lib.Redis.from_url(redis_url).memory_usage(record, samples=0) or 0
+    )
+    figures["wait"] = wait_url(runtime, client)
+    return figures
 
 
-def over_http(tmp: Path, redis_url: str, module: str, offset: int) -> list[float]:
-    """Gunicorn (2 gthread workers, as `helpline serve`) and one client on loopback."""
+def wait_url(runtime: Any, client: Any) -> dict[str, Any]:
+    """The Enqueue waitUrl, which Twilio requests again for every waiting caller each time
+    the hold music ends: with an announcement due (position, estimated wait: the slot is new)
+    and without (music only), for WAITING callers of which one counsellor serves (ms)."""
+    acd = Acd(runtime)
+    acd.add_counsellor("bench1", "Bench", ["psychologist"], ["fr"], "client:bench1")
+    acd.set_state("bench1", "available")  # no worker runs here: nobody is reserved
+    sids = [_form(n + 1)["CallSid"] for n in range(WAITING)]
+    for sid in sids:
+        acd.enqueue(
+            WaitingCaller(
+                call_sid=sid, platform="phone", caller_type="young", language="fr",
+                skill="psychologist", priority=0, enqueued_at=runtime.clock.now(),
+            )
+        )  # fmt: skip
+    every = runtime.config.acd.announce_every
+    url = "https://helpline.bench" + QUEUE_WAIT_PATH
+    samples: dict[str, list[float]] = {"announce": [], "music": []}
+    for n in range(REQUESTS // 2):
+        sid = sids[(n * 7919) % WAITING]
+        slot = n // WAITING + 1  # a new announcement slot on each visit of the same caller
+        for kind, queue_time in (("announce", slot * every), ("music", slot * every + 1)):
+            form = {"CallSid": sid, "QueueSid": "QU" + "a" * 32, "QueueTime": str(queue_time)}
+            headers = {"X-Twilio-Signature": sign(TOKEN, url, form)}
+            start = time.perf_counter()
+            response = client.post(QUEUE_WAIT_PATH, data=form, headers=headers)
+            samples[kind].append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.status_code
+            assert (b"<Say" in response.data) == (kind == "announce"), response.data
+    return {kind: summary(values) for kind, values in samples.items()}
+
+
+def _client_run(url: str, first: int, count: int, barrier: Any, out: Any) -> None:
+    """One client: ``count`` new calls in sequence; its latencies (ms) and wall time."""
+    session = requests.Session()
+    for n in range(first, first + 20):  # its own warm-up: the connection, the server's threads
+        form = _form(n)
+        session.post(url, data=form, headers={"X-Twilio-Signature": sign(TOKEN, url, form)})
+    if barrier is not None:
+        barrier.wait()
+    samples = []
+    wall = time.perf_counter()
+    for n in range(first + 20, first + 20 + count):
+        form = _form(n)
+        headers = {"X-Twilio-Signature": sign(TOKEN, url, form)}
+        start = time.perf_counter()
+        response = session.post(url, data=form, headers=headers, timeout=10)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.status_code
+    out.put((samples, time.perf_counter() - wall))
+
+
+def _phase(url: str, clients: int, offset: int) -> dict[str, Any]:
+    """REQUESTS calls from ``clients`` processes started together: latency (ms) and req/s."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(clients) if clients > 1 else None
+    out = ctx.Queue()
+    each = REQUESTS // clients
+    procs = [
+        ctx.Process(target=_client_run, args=(url, offset + i * 100_000, each, barrier, out))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    samples = [s for got, _ in results for s in got]
+    figures = summary(samples)
+    figures["clients"] = clients
+    figures["req_per_s"] = len(samples) / max(wall for _, wall in results)
+    return figures
+
+
+def over_http(tmp: Path, redis_url: str, module: str, offset: int) -> dict[str, Any]:
+    """Gunicorn (2 gthread workers x 4 threads, as `helpline serve`): one client, then
+    CLIENTS client processes."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     args = [
@@ -89,41 +177,75 @@ def over_http(tmp: Path, redis_url: str, module: str, offset: int) -> list[float
         stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        if module.startswith("helpline"):
-            wait_http(f"{public}/healthz")
-        else:
-            time.sleep(2)
-        session = requests.Session()
+        wait_http(f"{public}/healthz")
         url = f"{public}/voice/incoming"
-        samples = []
-        for n in range(WARMUP + REQUESTS):
-            form = _form(offset + n + 1)
-            headers = {"X-Twilio-Signature": sign(TOKEN, url, form)}
-            start = time.perf_counter()
-            response = session.post(url, data=form, headers=headers, timeout=10)
-            elapsed = time.perf_counter() - start
-            assert response.status_code == 200, response.status_code
-            if n >= WARMUP:
-                samples.append(elapsed)
-        return samples
+        return {
+            "one": _phase(url, 1, offset),
+            "many": _phase(url, CLIENTS, offset + 1_000_000),
+        }
     finally:
         server.terminate()
         server.wait(10)
 
 
-def main() -> None:
-    """Print the three figures."""
+def run() -> dict[str, Any]:
+    """Measure the three setups on one private Redis; the figures."""
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as name:
         tmp = Path(name)
         redis = start_private(tmp / "redis")
         try:
-            print(f"/voice/incoming, {REQUESTS} new calls each, after {WARMUP} warm-up requests")
-            print(
-                _summary("in process (Flask test client, real Redis)", in_process(tmp, redis.url))
-            )
-            print(_summary("gunicorn: bare Flask, constant TwiML", over_http(
-                tmp, redis.url, "bench.bare_app:app", 10_000)))  # fmt: skip
-            print(_summary("gunicorn: /voice/incoming (the product)", over_http(
-                tmp, redis.url, "helpline.wsgi:app", 20_000)))  # fmt: skip
+            figures: dict[str, Any] = {"in_process_ms": in_process(tmp, redis.url)}
+            figures["bare"] = over_http(tmp, redis.url, "bench.bare_app:app", 10_000_000)
+            figures["product"] = over_http(tmp, redis.url, "helpline.wsgi:app", 20_000_000)
         finally:
             redis.stop()
+    for phase in ("one", "many"):
+        bare, product = figures["bare"][phase], figures["product"][phase]
+        figures[f"ratio_{phase}"] = {
+            "throughput_bare_over_product": ratio(bare["req_per_s"], product["req_per_s"]),
+            "p50_product_over_bare": ratio(product["p50"], bare["p50"]),
+            "p99_product_over_bare": ratio(product["p99"], bare["p99"]),
+        }
+    return figures
+
+
+def render(figures: dict[str, Any]) -> str:
+    """The printed table."""
+    ip = figures["in_process_ms"]
+    lines = [
+        f"/voice/incoming, {REQUESTS} new calls per phase (each client warms up first)",
+        f"in process (Flask test client, real Redis): p50 {ip['p50']:.2f} ms, "
+        f"p99 {ip['p99']:.2f} ms; a call record takes {ip['call_record_bytes']:.0f} bytes",
+        f"waitUrl in process, {WAITING:,} waiting: announcement p50 "
+        f"{ip['wait']['announce']['p50']:.2f} ms, p99 {ip['wait']['announce']['p99']:.2f} ms; "
+        f"music only p50 {ip['wait']['music']['p50']:.2f} ms, "
+        f"p99 {ip['wait']['music']['p99']:.2f} ms",
+        f"{'gunicorn 2 gthread workers x 4 threads':<40}{'clients':>8}{'req/s':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}",
+    ]
+    for phase in ("one", "many"):
+        for name in ("bare", "product"):
+            f = figures[name][phase]
+            label = "bare Flask, constant TwiML" if name == "bare" else "/voice/incoming (product)"
+            lines.append(
+                f"{label:<40}{f['clients']:>8}{f['req_per_s']:>9,.0f}{f['p50']:>9.2f}"
+                f"{f['p99']:>9.2f}"
+            )
+        r = figures[f"ratio_{phase}"]
+        lines.append(
+            f"{'  ratio (throughput bare/product; p50, p99 product/bare)':<57}"
+            f"{r['throughput_bare_over_product']:>9.2f}{r['p50_product_over_bare']:>9.2f}"
+            f"{r['p99_product_over_bare']:>9.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> dict[str, Any]:
+    """Run, print, return the figures."""
+    figures = run()
+    print(render(figures))
+    return figures
+
+
+if __name__ == "__main__":
+    main()

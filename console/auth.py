@@ -89,8 +89,9 @@ def configure_cookies(state: BlueprintSetupState) -> None:
 
 
 def wants_json() -> bool:
-    """The console's JSON API answers problems in JSON; pages answer HTML."""
-    return (request.endpoint or "").startswith("console.api_")
+    """The JSON APIs (``api_*`` views of the console, in-call tools…) answer problems in JSON;
+    pages answer HTML. An anonymous poll gets 401, not a redirect to an HTML login page."""
+    return (request.endpoint or "").rpartition(".")[2].startswith("api_")
 
 
 def problem(status: int, kind: str, detail: str, **extra: Any) -> Response:
@@ -247,6 +248,7 @@ def login_required(
             return view(*args, **kwargs)
 
         wrapper.csrf_checked = True  # type: ignore[attr-defined]
+        wrapper.roles = allowed  # type: ignore[attr-defined]  # read by the access tests
         return wrapper
 
     return decorate

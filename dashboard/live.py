@@ -2,7 +2,8 @@
 
 `build_now` takes what the ACD and the hours store say (plain data read in one go by
 `dashboard.service`) and a ``now``; the page's script renders it, the SSE stream sends it.
-Nothing here identifies a caller: no number, no CallSid, no pseudonym.
+Nothing here identifies a caller: no number, no pseudonym; a CallSid only in the list of
+missed callbacks, so that a duty manager can find the call's record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from acd.callback import MissedCallback
 from acd.model import Counsellor, CounsellorState, Reservation
 from dashboard import labels as L
 from ivr.hours import Status
@@ -50,6 +52,37 @@ class Announcement:
     expires_in_s: int | None
 
 
+def _waiting_status(w: Mapping[str, Any], names: Mapping[str, str], zone: ZoneInfo) -> str:
+    """What a waiting caller is doing now, virtual hold included."""
+    who = names.get(w.get("counsellor") or "", "")
+    state = w.get("state")
+    if not w.get("callback"):
+        return f"Proposé à {who}" if state == "offered" else "En attente"
+    if state == "offered":
+        return f"Rappel, proposé à {who}"
+    if state == "calling":
+        return f"Rappel en cours ({who})"
+    retry_at = w.get("retry_at")
+    if retry_at is not None:
+        return f"Rappel non abouti, nouvel essai à {retry_at.astimezone(zone):%H:%M}"
+    return "Rappel demandé"
+
+
+def _missed_rows(missed: Sequence[MissedCallback], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The duty managers' list of missed callbacks: no number (none is kept)."""
+    return [
+        {
+            "at": m.at.astimezone(zone).strftime("%d/%m %H:%M"),
+            "platform_label": L.label(L.PLATFORM_LABELS, m.platform),
+            "caller_type_label": L.label(L.CALLER_TYPE_LABELS, m.caller_type),
+            "tries": m.tries,
+            "reason_label": "délai dépassé" if m.reason == "callback_expired" else "sans réponse",
+            "call_sid": m.call_sid,
+        }
+        for m in missed
+    ]
+
+
 def _since(now: datetime, then: datetime) -> int:
     return max(0, int((now - then).total_seconds()))
 
@@ -64,9 +97,11 @@ def build_now(
     announcement: Announcement | None,
     alert_wait_s: int,
     supervision: Mapping[str, Mapping[str, str]] | None = None,
+    missed_callbacks: Sequence[MissedCallback] = (),
 ) -> dict[str, Any]:
     """Everything the "Now" panel shows; ``supervision``: counsellor id → the duty manager
-    listening to their call (``login``, ``mode``)."""
+    listening to their call (``login``, ``mode``); ``missed_callbacks``: virtual-hold callbacks
+    nobody answered (last 24 h, newest first: time, platform, caller type, CallSid)."""
     supervision = supervision or {}
     names = {c.id: c.name or c.id for c in counsellors}
     rows = []
@@ -89,6 +124,8 @@ def build_now(
                 ),
                 "offered": offered,
                 "offered_to": names.get(w.get("counsellor") or "", "") if offered else "",
+                "callback": bool(w.get("callback")),
+                "status_label": _waiting_status(w, names, zone),
             }
         )
     longest = max((r["waited_s"] for r in rows), default=None)
@@ -187,7 +224,14 @@ def build_now(
         "longest_wait": L.duration(longest),
         "counsellors": people,
         "offers": offer_rows,
-        "counts": {**counts, "logged_in": logged_in, "waiting": len(rows)},
+        "counts": {
+            **counts,
+            "logged_in": logged_in,
+            "waiting": len(rows),
+            "callbacks_waiting": sum(1 for r in rows if r["callback"]),
+            "callbacks_missed": len(missed_callbacks),
+        },
+        "missed_callbacks": _missed_rows(missed_callbacks, zone),
         "alerts": alerts,
         "announcement": (
             None

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from acd import routing
+from acd.callback import Callbacks
 from acd.model import CounsellorState, Reservation, ReservationStatus
 from acd.store import Acd
 from dashboard import eventlog, exports, figures, live, planner, roster
@@ -87,6 +88,7 @@ def now_snapshot(runtime: Runtime) -> dict[str, Any]:
         announcement,
         runtime.config.dashboard.alert_wait_seconds,
         supervision=supervision,
+        missed_callbacks=Callbacks(acd).missed(),
     )
 
 

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from helpline.clock import to_ms
 from helpline.log import configure_logging
 from helpline.metrics import LATENCY, WEBHOOKS, render
+from helpline.pages import SECURITY_HEADERS
 from helpline.runtime import Runtime, build_runtime, set_runtime
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "twiml_templates"
@@ -65,6 +66,16 @@ def _register_ops(app: Flask, runtime: Runtime) -> None:
         if started is not None:
             LATENCY.labels(route).observe(time.perf_counter() - started)
         WEBHOOKS.labels(route, str(response.status_code)).inc()
+        return response
+
+    @app.after_request
+    def _page_headers(response: Response) -> Response:
+        """Every answer is nosniff; every HTML one (Flask's own 404 and 405 pages included)
+        gets the pages' security headers, unless its blueprint already set its own."""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
         return response
 
     @app.get("/healthz")

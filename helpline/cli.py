@@ -12,6 +12,13 @@ import click
 
 from helpline.settings import ConfigError, Settings
 
+#: Seconds between a worker's maintenance runs, where RQ restarts a scheduler process that
+#: died (a Redis restart kills it) and cleans abandoned jobs. RQ's default is 10 minutes:
+#: that long without a sweep, no wrap-up ends and no offer expires (docs/reliability.md).
+WORKER_MAINTENANCE_S = 5
+#: RQ's worker TTL; an idle worker wakes every TTL - 15 s, so maintenance runs at least then.
+WORKER_TTL_S = 60
+
 
 def _settings() -> Settings:
     try:
@@ -56,9 +63,10 @@ def serve(port: int | None, host: str, workers: int | None) -> None:
 @click.option("--burst", is_flag=True, help="Quit once the queue is empty (tests).")
 def worker(burst: bool) -> None:
     """Run the RQ worker with its scheduler (dispatch, offers' timeouts, the periodic sweep)."""
-    from rq import Worker
+    from rq import SimpleWorker
 
     from helpline.log import configure_logging
+    from helpline.periodic import release_dead_scheduler_lock
     from helpline.runtime import get_runtime
 
     configure_logging()
@@ -69,9 +77,18 @@ def worker(burst: bool) -> None:
 
     acd_jobs.start_periodic(runtime)  # offers' timeouts, wrap-ups, overflow, dispatch
     dashboard_jobs.start_periodic(runtime)  # retention
-    Worker([runtime.queue], connection=runtime.rq_redis).work(
-        with_scheduler=True, burst=burst, logging_level="INFO"
-    )
+    # A worker restarted after a crash must not wait for its dead predecessor's scheduler
+    # lock to expire (docs/reliability.md).
+    release_dead_scheduler_lock(runtime)
+    # Jobs run in this process (SimpleWorker), not in a fork per job: a fork, and the Twilio
+    # client's lazy imports and connection redone in every child, made a dispatch (two jobs)
+    # take 4x longer (docs/performance.md). Our jobs are short, our own and stateless.
+    SimpleWorker(
+        [runtime.queue],
+        connection=runtime.rq_redis,
+        maintenance_interval=WORKER_MAINTENANCE_S,
+        worker_ttl=WORKER_TTL_S,
+    ).work(with_scheduler=True, burst=burst, logging_level="INFO")
 
 
 def _start_heartbeat(runtime: object) -> None:

@@ -27,7 +27,12 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``acd:twilio_queue_sid``     | string | acd.views (every waitUrl request) | none                                  |
 | ``acd:dispatch_pending``     | string | acd.jobs.request_dispatch; deleted when the dispatch job starts | 10 s |
 | ``acd:announced:<CallSid>``  | string | acd.views (waitUrl); last announcement slot (QueueTime // announce_every) | max_wait + 1 h |
+| ``acd:caller:xfer-<rid>``    | hash   | acd Lua (transfer_start/step); a warm transfer of call ``<rid>``: a caller-like queue entry (kind, state, skill, from) in its skill's pool queue | while live; a day once over |
 | ``acd:offer_seq:<rid>``      | zset   | acd.views (offer status callbacks); counsellor leg CallSid → highest SequenceNumber seen | 1 day |
+| ``acd:callback:<CallSid>``   | string | acd Lua (callback_request); the caller's number for virtual hold, AES-GCM sealed (acd/callback.py), never in clear | deleted when the callback is answered or missed for good; else ``callback_ttl`` + 15 min |
+| ``acd:callbacks``            | zset   | acd Lua; callers waiting for a callback, CallSid → deadline (ms) | until they are answered or missed |
+| ``acd:callback_retry``       | zset   | acd Lua; callers whose callback was not answered, CallSid → next attempt not before (ms) | until that time (reserve moves them back) |
+| ``acd:callbacks_missed``     | zset   | acd Lua; callbacks missed for good (duty managers' list), CallSid → when (ms) | entries pruned after 24 h |
 | ``events``                   | stream | every transition (acd, ivr); capped with MAXLEN ~ | capped          |
 | ``worker:heartbeat``         | string | the RQ worker process (ms) | 60 s                                   |
 | ``announcement``             | string | duty managers; played to waiting callers | optional expiry         |
@@ -168,9 +173,32 @@ class Keys:
         """The waiting caller's last announcement slot (their QueueTime // announce_every)."""
         return f"{self.prefix}acd:announced:{call_sid}"
 
+    def transfer_entry(self, reservation_id: str) -> str:
+        """The warm transfer of the call of ``reservation_id`` (a caller-like queue entry)."""
+        return self.caller(f"xfer-{reservation_id}")
+
     def offer_seq(self, reservation_id: str) -> str:
         """Highest status-callback SequenceNumber seen per counsellor leg of an offer."""
         return f"{self.prefix}acd:offer_seq:{reservation_id}"
+
+    def callback_number(self, call_sid: str) -> str:
+        """The sealed number of a caller waiting for a callback (virtual hold)."""
+        return f"{self.prefix}acd:callback:{call_sid}"
+
+    @property
+    def callbacks(self) -> str:
+        """Callers waiting for a callback, by the deadline after which nobody calls them."""
+        return f"{self.prefix}acd:callbacks"
+
+    @property
+    def callback_retry(self) -> str:
+        """Callers whose callback went unanswered, by the time of the next attempt."""
+        return f"{self.prefix}acd:callback_retry"
+
+    @property
+    def callbacks_missed(self) -> str:
+        """Callbacks nobody answered after every attempt, by when (duty managers' list)."""
+        return f"{self.prefix}acd:callbacks_missed"
 
     # shared
     @property

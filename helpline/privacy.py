@@ -1,4 +1,8 @@
-"""Pseudonymisation: a keyed hash of a caller's number, never the number itself."""
+"""Pseudonymisation: a keyed hash of a caller's number, never the number itself.
+
+The one exception is virtual hold (`acd.callback`): a caller who asks to be called back has
+their number kept, sealed with AES-GCM under a key derived from ``SECRET_KEY``, only until the
+callback ends (docs/incall.md §5)."""
 
 from __future__ import annotations
 

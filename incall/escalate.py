@@ -89,7 +89,7 @@ def escalate(runtime: Runtime, counsellor_id: str, target: str, by: str) -> Esca
     if not runtime.redis.set(lock, by, nx=True, ex=DEBOUNCE_S):
         raise EscalationError(409, "already_dialled", "Ce service est déjà en cours d'appel.")
     now = runtime.clock.now()
-    conference = twilio_ops.conference_name(rid)
+    conference = twilio_ops.conference_name(reservation.conference_rid)  # a transferred call's too
     client = twilio_ops.with_timeout(runtime.twilio, REST_TIMEOUT_S)
     try:
         participant = client.conferences(conference).participants.create(

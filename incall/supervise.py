@@ -97,7 +97,9 @@ def join(runtime: Runtime, login: str, counsellor_id: str, mode: Mode) -> dict[s
     runtime.redis.expire(key, SUPERVISION_TTL_S)
     client = twilio_ops.with_timeout(runtime.twilio, REST_TIMEOUT_S)
     try:
-        participant = client.conferences(twilio_ops.conference_name(reservation.id)).participants
+        participant = client.conferences(
+            twilio_ops.conference_name(reservation.conference_rid)
+        ).participants
         created = participant.create(
             from_=runtime.config.helpline.caller_id,
             to=f"client:{identity(login)}",
@@ -145,7 +147,9 @@ def change_mode(runtime: Runtime, login: str, counsellor_id: str, mode: Mode) ->
         return state
     options = participant_options(mode, reservation.counsellor_call_sid)
     client = twilio_ops.with_timeout(runtime.twilio, REST_TIMEOUT_S)
-    conference = state.get("conference_sid") or twilio_ops.conference_name(reservation.id)
+    conference = state.get("conference_sid") or twilio_ops.conference_name(
+        reservation.conference_rid
+    )
     try:
         client.conferences(conference).participants(state["call_sid"]).update(**options)
     except (TwilioRestException, OSError) as exc:

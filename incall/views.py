@@ -9,6 +9,9 @@
 - ``POST /incall/api/token`` (manager, CSRF): a Voice token for the manager's softphone.
 - ``GET /incall/api/presence`` (counsellor): is a supervisor on my call, and how.
 - ``POST /incall/supervise/<rid>/status`` (Twilio, signed): the supervisor's leg ended.
+- ``POST /incall/transfer`` (counsellor, CSRF): ask for a colleague of another skill (warm
+  transfer); ``POST /incall/transfer/complete`` hands over, ``POST /incall/transfer/cancel``
+  keeps the caller; ``GET /incall/api/transfer``: the transfer's state.
 
 Sessions, roles and CSRF are the console's (`console.auth.login_required`).
 """
@@ -33,7 +36,7 @@ from console.auth import (
 from console.users import Role
 from helpline.log import get_logger
 from helpline.signature import twilio_signed
-from incall import blocklist, escalate, supervise
+from incall import blocklist, escalate, supervise, transfer
 
 log = get_logger("incall.views")
 
@@ -154,7 +157,7 @@ def escalate_view() -> Any:
         done = escalate.escalate(runtime(), user.counsellor_id or user.login, target, user.login)
     except escalate.EscalationError as exc:
         return problem(exc.status, exc.kind, exc.detail)
-    return {"target": done.target, "label": escalate.TARGETS[done.target]}, 201
+    return {"target": done.target, "label": escalate.label(runtime(), done.target)}, 201
 
 
 # --- supervision (duty managers; presence for counsellors) ------------------------------------
@@ -220,3 +223,57 @@ def supervise_status(rid: str) -> Response:
     if request.form.get("CallStatus") in FINAL_STATUSES and call_sid and len(rid) <= 32:
         supervise.ended(runtime(), rid, call_sid)
     return Response("", 204)
+
+
+# --- warm transfer (counsellors) --------------------------------------------------------------
+
+
+@bp.app_context_processor
+def _transfer_context() -> dict[str, Any]:
+    """``transfer_skills()`` for console/_transfer.html (the skill buttons)."""
+    return {"transfer_skills": lambda: transfer.skills(runtime())}
+
+
+def _counsellor_id() -> str:
+    user = current_user()
+    assert user is not None  # login_required ran first
+    return user.counsellor_id or user.login
+
+
+@bp.post("/transfer")
+@login_required(role=Role.COUNSELLOR)
+def transfer_request() -> Any:
+    """Ask for a colleague with ``skill`` for my call: 202 and the transfer's state."""
+    skill = _field(_params(), "skill", 40)
+    try:
+        state = transfer.request(runtime(), _counsellor_id(), skill, _login())
+    except transfer.TransferError as exc:
+        return problem(exc.status, exc.kind, exc.detail)
+    return state, 202
+
+
+@bp.post("/transfer/complete")
+@login_required(role=Role.COUNSELLOR)
+def transfer_complete() -> Any:
+    """Hand my call over to the colleague who joined it (my leg is hung up)."""
+    try:
+        return transfer.complete(runtime(), _counsellor_id(), _login())
+    except transfer.TransferError as exc:
+        return problem(exc.status, exc.kind, exc.detail)
+
+
+@bp.post("/transfer/cancel")
+@login_required(role=Role.COUNSELLOR)
+def transfer_cancel() -> Any:
+    """Stop the transfer: the caller stays with me ("stay with me")."""
+    try:
+        return transfer.cancel(runtime(), _counsellor_id(), _login())
+    except transfer.TransferError as exc:
+        return problem(exc.status, exc.kind, exc.detail)
+
+
+@bp.get("/api/transfer")
+@login_required(role=Role.COUNSELLOR)
+def api_transfer() -> Any:
+    """``{state, skill, colleague | from, role}`` of my call's transfer."""
+    return transfer.state(runtime(), _counsellor_id())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from acd.views import conference_if_accepted
 from helpline.runtime import Runtime
 from helpline.signature import twilio_signed
 from ivr import service
@@ -55,9 +56,17 @@ def rejoin() -> Response:
 @bp.post("/voice/fallback")
 @twilio_signed
 def fallback() -> Response:
-    """Twilio's fallback URL: apologise, then back to the queue when possible."""
+    """Twilio's fallback URL: apologise, then back to the queue when possible; a caller a
+    counsellor has accepted goes on to the conference where the counsellor waits."""
     runtime = _runtime()
-    return render_turn(runtime, service.rejoin(runtime, _voice_request(), apology=True))
+    req = _voice_request()
+    try:
+        joined = conference_if_accepted(runtime, req.call_sid)
+    except Exception:  # noqa: BLE001 - the usual fallback below still answers
+        joined = None
+    if joined is not None:
+        return joined
+    return render_turn(runtime, service.rejoin(runtime, req, apology=True))
 
 
 @bp.post("/voice/status")

@@ -108,6 +108,15 @@ def _fallback(rest: str) -> Response:
     )
 
 
+@bp.app_errorhandler(404)
+def _unrouted(exc: HTTPException) -> Response | HTTPException:
+    """A path under /api/v1 that even `_fallback` does not match (a newline in it: the path
+    converter stops there) is still answered with a problem; other paths keep Flask's 404."""
+    if request.path == "/api/v1" or request.path.startswith("/api/v1/"):
+        return _headers(problem(404, "not-found", "There is nothing at this address."))
+    return exc
+
+
 # --- authentication ----------------------------------------------------------------------------
 
 _REFUSALS = {

@@ -17,9 +17,11 @@ if r.status ~= 'accepted' then return 'noop' end
 local talk = secs(tonumber(r.accepted_at), NOW)
 local reason = 'completed'
 if ARGV[5] ~= '1' then reason = 'released' end
+-- Virtual hold: a counsellor who left while the caller was being called back handled no call.
+local measured = ARGV[5] == '1' and r.callback_status ~= 'dialling'
 redis.call('HSET', res_key, 'status', 'ended', 'reason', reason, 'ended_at', int(NOW))
 redis.call('EXPIRE', res_key, int(CFG.done_ttl))
-if ARGV[5] == '1' then
+if measured then
   redis.call('LPUSH', K_HANDLE, int(talk + CFG.wrap_up))
   redis.call('LTRIM', K_HANDLE, 0, CFG.handle_keep - 1)
 end

@@ -13,6 +13,9 @@ local caller_key, call_key, res_key, counsellor_key = KEYS[C + 1], KEYS[C + 2], 
 local sid = ARGV[3]
 
 local h = hgetall(caller_key)
+-- Virtual hold: the caller asked to be called back, so the end of their call is expected and
+-- they keep their place; their callback ends through callback_answered/failed/expire.
+if h.callback == '1' then return {'callback', 0, '', ''} end
 local ended_rid, leg = '', ''
 if h.state == 'offered' then
   if h.rid ~= ARGV[4] or h.counsellor ~= ARGV[5] then return {'retry', h.rid, h.counsellor} end

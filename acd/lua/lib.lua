@@ -8,10 +8,14 @@
 --   KEYS[11] acd:idle:any zset
 --   KEYS[11 + i]     acd:queue:<pool i>  (i = 1..P, pool = "skill:language")
 --   KEYS[11 + P + i] acd:idle:<pool i>
+--   KEYS[12 + 2P] acd:callbacks zset (virtual hold: CallSid -> deadline ms)
+--   KEYS[13 + 2P] acd:callback_retry zset (CallSid -> next callback not before, ms)
+--   KEYS[14 + 2P] acd:callbacks_missed zset (CallSid -> ms of the final miss)
 --   ARGV[1] now (ms, from the injected clock; never redis TIME)
 --   ARGV[2] settings as JSON: pools (list of "skill:language"), offer_timeout, offer_grace,
 --           wrap_up, max_misses, max_waiting, max_wait, relax_after (s), maxlen (events),
---           record_ttl, done_ttl (s), handle_keep (count)
+--           record_ttl, done_ttl (s), handle_keep (count), callback_ttl, callback_grace,
+--           callback_retry_after (s), callback_attempts (count)
 -- A script's own keys start at KEYS[C + 1] and its own arguments at ARGV[3].
 
 local NOW = tonumber(ARGV[1])
@@ -23,7 +27,9 @@ for i, name in ipairs(POOLS) do POOL_INDEX[name] = i end
 local K_EVENTS, K_STATS, K_WAITING, K_ORDER = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local K_RELAX, K_OFFERS, K_WRAPUPS, K_STATES = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local K_HANDLE, K_QUEUE_ANY, K_IDLE_ANY = KEYS[9], KEYS[10], KEYS[11]
-local C = 11 + 2 * P
+local K_CALLBACKS, K_CALLBACK_RETRY = KEYS[12 + 2 * P], KEYS[13 + 2 * P]
+local K_CALLBACKS_MISSED = KEYS[14 + 2 * P]
+local C = 14 + 2 * P
 
 local function queue_key(i) return KEYS[11 + i] end
 local function idle_key(i) return KEYS[11 + P + i] end
@@ -93,6 +99,10 @@ end
 -- when their pool no longer exists), then the "any" queue. Same order key every time.
 local function queue_caller(sid, h)
   local i = POOL_INDEX[h.pool]
+  if h.kind == 'transfer' then  -- warm transfer entry: its skill's queue only, never relaxed
+    if i ~= nil then redis.call('ZADD', queue_key(i), h.order, sid) end
+    return
+  end
   if i == nil or tonumber(h.relax_at) <= NOW then
     redis.call('ZADD', K_QUEUE_ANY, h.order, sid)
     redis.call('ZREM', K_RELAX, sid)
@@ -119,6 +129,8 @@ local function finish_caller(caller_key, sid, h, state, reason)
   if reason then redis.call('HSET', caller_key, 'reason', reason) end
   redis.call('HDEL', caller_key, 'rid', 'counsellor')
   redis.call('EXPIRE', caller_key, int(CFG.done_ttl))
+  redis.call('ZREM', K_CALLBACKS, sid)
+  redis.call('ZREM', K_CALLBACK_RETRY, sid)
 end
 
 -- Move callers whose skill requirement has relaxed into the "any" queue (amortised: each
@@ -135,6 +147,29 @@ local function relax_due()
     end
   end
   return #due
+end
+
+-- Virtual hold: callers whose unanswered callback is due again join the "any" queue at their
+-- own order key (the front, usually). Their skill requirement has lapsed by then:
+-- callback_failed.lua moved their relax time to the retry time at the latest.
+local function callbacks_due()
+  local due = redis.call('ZRANGEBYSCORE', K_CALLBACK_RETRY, '-inf', int(NOW))
+  for _, sid in ipairs(due) do
+    redis.call('ZREM', K_CALLBACK_RETRY, sid)
+    local order = redis.call('ZSCORE', K_ORDER, sid)
+    if order then
+      redis.call('ZADD', K_QUEUE_ANY, order, sid)
+      event('callback_due', 'call', sid)
+    end
+  end
+  return #due
+end
+
+-- A callback missed for good goes on the duty managers' list (kept as long as finished
+-- caller records: done_ttl).
+local function list_missed_callback(sid)
+  redis.call('ZADD', K_CALLBACKS_MISSED, int(NOW), sid)
+  redis.call('ZREMRANGEBYSCORE', K_CALLBACKS_MISSED, '-inf', '(' .. int(NOW - CFG.done_ttl * 1000))
 end
 
 -- Counsellors --------------------------------------------------------------------------------

@@ -9,6 +9,9 @@
 
 local caller_key, call_key, sid = KEYS[C + 1], KEYS[C + 2], ARGV[3]
 local h = hgetall(caller_key)
+-- Virtual hold: a caller waiting for a callback holds no line; callback_ttl bounds their wait
+-- instead (callback_expire.lua), so max_wait never drops them.
+if h.callback == '1' then return 0 end
 if h.state ~= 'waiting' then
   if not h.state then
     -- an index entry without a record: drop it so the sweep does not see it forever

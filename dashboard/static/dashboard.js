@@ -86,6 +86,7 @@
     setText("count-available", data.counts.available);
     setText("count-on-call", data.counts.on_call);
     setText("count-logged-in", data.counts.logged_in);
+    setText("count-callbacks-missed", data.counts.callbacks_missed);
   }
 
   function renderAlerts(alerts) {
@@ -114,7 +115,7 @@
           w.caller_type_label,
           w.language_label,
           w.skill_label,
-          w.offered ? "Proposé à " + w.offered_to : "En attente",
+          w.status_label,
         ]);
       })
     );
@@ -135,6 +136,16 @@
       })
     );
     $("no-offers").hidden = offers.length > 0;
+  }
+
+  function renderMissedCallbacks(missed) {
+    replaceRows(
+      "missed-callbacks",
+      missed.map(function (m) {
+        return row([m.at, m.platform_label, m.caller_type_label, m.tries, m.reason_label, m.call_sid]);
+      })
+    );
+    $("no-missed-callbacks").hidden = missed.length > 0;
   }
 
   function stateForm(c, data) {
@@ -276,6 +287,7 @@
     renderAlerts(data.alerts);
     renderWaiting(data.waiting);
     renderOffers(data.offers);
+    renderMissedCallbacks(data.missed_callbacks || []);
     renderTeam(data);
     renderAnnouncement(data.announcement);
   }

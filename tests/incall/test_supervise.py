@@ -156,7 +156,7 @@ def test_supervision_roles_and_csrf(
     twilio_http.requests.clear()
     anonymous = app.test_client()
     assert anonymous.post("/incall/supervise", json={"counsellor": "amina"}).status_code == 401
-    assert anonymous.get("/incall/api/presence").status_code == 302
+    assert anonymous.get("/incall/api/presence").status_code == 401  # a JSON API
     assert counsellor.post_json("/incall/supervise", {"counsellor": "amina"}).status_code == 403
     assert manager.client.get("/incall/api/presence").status_code == 403
     no_token = manager.client.post("/incall/supervise", json={"counsellor": "amina"})
