@@ -464,7 +464,7 @@ class Settings:
     twilio_api_key_secret: str | None = field(default=None, repr=False)  # TWILIO_API_KEY_SECRET
     twilio_twiml_app_sid: str | None = None  # TWILIO_TWIML_APP_SID (AP…), outgoing calls
     # RQ_REDIS_URL: where RQ keeps its queues when not on REDIS_URL (required with a Cluster).
-    rq_redis_url: str | None = None
+    rq_redis_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: str | None = None) -> Settings:

@@ -94,7 +94,7 @@ def check_refusal(response, api: bool) -> None:
 
 #: The rest of an unknown /api/v1 path (no dot segments: clients resolve those before sending).
 REST = st.one_of(
-    st.text(st.characters(exclude_characters="/"), min_size=1, max_size=20),
+    st.text(st.characters(exclude_characters="/", codec="utf-8"), min_size=1, max_size=20),
     st.sampled_from(["a/b", "openapi.json/x", "v2/status", "status/", "figures%2F..", "%00"]),
 )
 PARTNER = [r for r in routes("partner_key") + routes("public") if r.rule.startswith("/api/v1")]

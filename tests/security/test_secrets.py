@@ -70,6 +70,7 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
 def test_settings_never_show_their_secrets() -> None:
     """repr() (and so any log line holding the settings) leaves secrets and Redis URLs out."""
     secrets = ["auth-token-AAAA", "secret-key-BBBBBBBBBBBB", "key-secret-CCCC", "redis-pw-DDDD"]
+    secrets.append("rq-redis-pw-EEEE")
     settings = Settings.from_env(
         {
             "TWILIO_AUTH_TOKEN": secrets[0],
@@ -77,6 +78,7 @@ def test_settings_never_show_their_secrets() -> None:
             "TWILIO_API_KEY_SID": "SK" + "a" * 32,
             "TWILIO_API_KEY_SECRET": secrets[2],
             "REDIS_URL": f"redis://:{secrets[3]}@redis.internal:6379/0",
+            "RQ_REDIS_URL": f"redis://:{secrets[4]}@rq.internal:6379/0",
             "PUBLIC_BASE_URL": "https://helpline.example",
         },
         mode="production",
