@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from acd.errors import AcdError
-from acd.store import Acd
+from acd.store import OFFER_GRACE_S, Acd
 from helpline.clock import from_ms, to_ms
 from helpline.log import get_logger
 from helpline.settings import AcdSection
@@ -48,6 +48,9 @@ log = get_logger("acd.callback")
 CALLBACK_RING_S = 30
 #: Statuses of the callback leg meaning it never reached the caller.
 LEG_FAILED = ("busy", "no-answer", "failed", "canceled")
+#: Seconds added to the rescue deadline (`rescue_after_s`) for RQ's retries of
+#: ``place_callback`` (1 + 3 + 9 s between four attempts, each with a REST timeout).
+RESCUE_GRACE_S = 60
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 #: What Twilio may put in ``From`` for a withheld number besides the word ``anonymous`` (which
@@ -78,6 +81,14 @@ def offer_due(estimate_s: int | None, number: str | None, settings: AcdSection) 
     if not settings.callback_offer_after or number is None or estimate_s is None:
         return False
     return estimate_s >= settings.callback_offer_after
+
+
+def rescue_after_s(settings: AcdSection) -> int:
+    """Seconds after a callback's acceptance past which an attempt that never recorded its
+    callback leg is given up (its ``place_callback`` job was lost): the offer timeout, the
+    callback's ringing time, the offer grace and `RESCUE_GRACE_S` for the job's retries. By
+    then a placed callback would have been answered or reported unanswered."""
+    return settings.offer_timeout + CALLBACK_RING_S + OFFER_GRACE_S + RESCUE_GRACE_S
 
 
 # -- sealing ----------------------------------------------------------------------------------
@@ -198,9 +209,13 @@ class Callbacks:
                  callback_call_sid=leg, result=answer)  # fmt: skip
         return answer
 
-    def failed(self, rid: str, leg: str, reason: str, *, final: bool = False) -> str:
+    def failed(
+        self, rid: str, leg: str, reason: str, *, final: bool = False, rescue_after: int = 0
+    ) -> str:
         """A callback attempt did not reach the caller: ``retry`` (again later, first in the
-        queue), ``missed`` (for good: abandoned, number deleted, listed) or ``noop``."""
+        queue), ``missed`` (for good: abandoned, number deleted, listed) or ``noop``.
+        ``rescue_after`` (s, the sweep's rescue): only an attempt that recorded no leg that
+        long after its acceptance, and it costs the caller no attempt."""
         sid, cid = self._parties(rid)
         if not sid:
             return "noop"
@@ -209,7 +224,7 @@ class Callbacks:
             k.reservation(rid), k.caller(sid), k.counsellor(cid), k.call(sid),
             k.callback_number(sid),
         ]  # fmt: skip
-        args = [rid, sid, cid, leg, reason, "1" if final else "0"]
+        args = [rid, sid, cid, leg, reason, "1" if final else "0", rescue_after or ""]
         answer = str(self._run("callback_failed", keys, args))
         if answer == "mismatch":  # pragma: no cover
             raise AcdError(f"reservation {rid} changed under callback_failed")
@@ -232,6 +247,29 @@ class Callbacks:
         for sid in expired:
             log.info("acd.callback_expired", call_sid=sid)
         return expired
+
+    def rescue_stuck(self, after_s: int) -> list[str]:
+        """Callbacks accepted more than ``after_s`` ago that never recorded a callback leg (the
+        ``place_callback`` job was lost, e.g. with a killed worker): each attempt fails as
+        ``not_placed`` (the caller keeps their place, the counsellor is available, no miss).
+        The reservation ids rescued (their counsellor's leg is to be hung up)."""
+        k = self.keys
+        sids = cast(list[str], self.redis.zrange(k.callbacks, 0, -1))
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hmget(k.caller(sid), ["state", "rid"])
+        calling = [str(rid) for state, rid in pipe.execute() if state == "calling" and rid]
+        for rid in calling:
+            pipe.hmget(k.reservation(rid), ["callback_status", "callback_call_sid", "accepted_at"])
+        limit = self._now_ms() - after_s * 1000
+        rescued = []
+        for rid, (status, leg, accepted_at) in zip(calling, pipe.execute(), strict=True):
+            if status != "dialling" or leg or int(accepted_at or 0) > limit:
+                continue
+            if self.failed(rid, "", "not_placed", rescue_after=after_s) == "retry":
+                rescued.append(rid)
+                log.warning("acd.callback_rescued", reservation=rid)
+        return rescued
 
     def waiting_count(self) -> int:
         """Callers waiting for a callback now (being called included)."""

@@ -26,7 +26,7 @@ from rq.job import Job, get_current_job
 from twilio.base.exceptions import TwilioRestException
 
 from acd import twilio_ops
-from acd.callback import CALLBACK_RING_S, Callbacks
+from acd.callback import CALLBACK_RING_S, Callbacks, rescue_after_s
 from acd.model import AcceptResult, GoneResult, OfferFailure, ReservationStatus
 from acd.store import Acd
 from helpline import periodic
@@ -306,7 +306,8 @@ def accept_and_bridge(runtime: Runtime, rid: str) -> tuple[AcceptResult, str]:
 
 
 def sweep() -> dict[str, int]:
-    """Expire offers, end wrap-ups, overflow callers past max_wait, then dispatch."""
+    """Expire offers, end wrap-ups, expire and rescue callbacks, apply the limits of warm
+    transfers whose caller waits alone, overflow callers past max_wait, then dispatch."""
     runtime = get_runtime()
     schedule_sweep(runtime)  # first: a failing sweep must not stop the next ones
     acd = Acd(runtime)
@@ -329,6 +330,10 @@ def sweep() -> dict[str, int]:
             end_counsellor_leg(runtime, reservation.counsellor_call_sid, rid)
     step("wrapups_ended", acd.end_wrapups)
     step("callbacks_expired", Callbacks(acd).expire_due)
+    step("callbacks_rescued", lambda: rescue_callbacks(runtime, acd))
+    from acd import transfer  # it builds on this module
+
+    step("transfers", lambda: transfer.sweep(runtime, acd))
     # Overflowed callers are told by their next waitUrl request (<Leave/>, then the Enqueue
     # action says where else to find help): no REST call needed.
     step("overflowed", acd.overflow_waited_too_long)
@@ -437,6 +442,16 @@ def place_callback_failed(
     result = Callbacks(Acd(runtime)).failed(rid, "", "failed")
     log.error("acd.callback_not_placed", reservation=rid, result=result)
     after_callback_failed(runtime, rid, result)
+
+
+def rescue_callbacks(runtime: Runtime, acd: Acd) -> list[str]:
+    """Sweep step: callbacks whose ``place_callback`` job was lost (a killed worker) fail as
+    ``not_placed`` past `acd.callback.rescue_after_s`; the counsellor waiting in the conference
+    is hung up (available again, no miss) and the caller keeps their place."""
+    rescued = Callbacks(acd).rescue_stuck(rescue_after_s(acd.settings))
+    for rid in rescued:
+        after_callback_failed(runtime, rid, "retry")
+    return rescued
 
 
 def after_callback_failed(runtime: Runtime, rid: str, result: str) -> None:

@@ -130,6 +130,7 @@ class Acd:
         common += [k.queue(s, lang) for s in self.skills for lang in self.languages]
         common += [k.idle(s, lang) for s in self.skills for lang in self.languages]
         common += [k.callbacks, k.callback_retry, k.callbacks_missed]  # virtual hold
+        common += [k.transfers]  # warm transfer (never offered to its own counsellor)
         s = self.settings
         config = {
             "pools": list(self.pools),

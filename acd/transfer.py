@@ -10,8 +10,11 @@ updates, hanging up legs, holding an orphaned caller) is at the bottom of this m
 
 States of a transfer (``state`` of the entry; the console's names in brackets):
 ``waiting`` → ``offered`` [offering] → ``joined`` → ``completed``, or ``canceled`` from any of
-the first three (A keeps the caller, the caller hung up, B left before the hand-over). An
-offer B refuses or misses sends the entry back to ``waiting``, at the head again.
+the first three (A keeps the caller, the caller hung up, B left before the hand-over, or the
+caller waited alone for ``max_wait``). An offer B refuses or misses sends the entry back to
+``waiting``, at the head again. It is never offered to A (``acd:transfers``, reserve.lua);
+once A has left, the sweep (`sweep`) relaxes it to any counsellor after ``skill_relax_after``
+and ends it after ``max_wait`` (docs/incall.md §4).
 """
 
 from __future__ import annotations
@@ -218,10 +221,59 @@ def colleague_left(acd: Acd, rid2: str) -> Step | None:
     return step if step.result == "canceled" else None
 
 
+def live_transfers(acd: Acd) -> dict[str, str]:
+    """Live transfers: entry id (``xfer-<rid>``) → the id of the counsellor who asked."""
+    return _hash(acd.redis.hgetall(acd.keys.transfers))
+
+
+def tick(acd: Acd) -> list[Step]:
+    """The sweep's step for transfers whose caller waits alone (A left first): after
+    ``skill_relax_after`` any available counsellor but A may take it (``relaxed``); after
+    ``max_wait`` the transfer ends (``overflowed``: the edge plays the alternatives)."""
+    steps = [_step(acd, xid[len(PREFIX) :], "tick") for xid in live_transfers(acd)]
+    return [s for s in steps if s.result in ("relaxed", "overflowed")]
+
+
+def waiting(acd: Acd) -> list[dict[str, Any]]:
+    """Transfers waiting for a colleague (or being offered to one), oldest request first,
+    for the duty managers' live view: no caller identity, the skill and who asked."""
+    xids = list(live_transfers(acd))
+    pipe = acd.redis.pipeline(transaction=False)
+    for xid in xids:
+        pipe.hgetall(acd.keys.caller(xid))
+    rows = []
+    for xid, h in zip(xids, pipe.execute(), strict=True):
+        if h.get("state") not in ("waiting", "offered"):
+            continue
+        rows.append(
+            {
+                "transfer": xid,
+                "state": h["state"],
+                "skill": h.get("skill", ""),
+                "language": h.get("language", ""),
+                "platform": h.get("platform", "unknown"),
+                "caller_type": h.get("caller_type", "unknown"),
+                "from_counsellor": h.get("from_counsellor", ""),
+                "counsellor": h.get("counsellor") if h["state"] == "offered" else None,
+                "requested_ms": int(h.get("requested_at", 0)),
+                "alone": h.get("orphan") == "1",
+                "relaxed": h.get("relaxed") == "1",
+            }
+        )
+    return sorted(rows, key=lambda r: (r["requested_ms"], r["transfer"]))
+
+
 def entry_state(acd: Acd, rid: str) -> str | None:
     """The state of the transfer of call ``rid`` (None: there never was one, or long ago)."""
     state = acd.redis.hget(acd.keys.transfer_entry(rid), "state")
     return None if state is None else str(state)
+
+
+def entry_reason(acd: Acd, rid: str) -> str | None:
+    """Why the transfer of call ``rid`` was canceled (``stay``, ``caller_gone``,
+    ``colleague_left``, ``max_wait``), None otherwise."""
+    reason = acd.redis.hget(acd.keys.transfer_entry(rid), "reason")
+    return None if reason is None else str(reason)
 
 
 def status(acd: Acd, counsellor_id: str) -> dict[str, Any]:
@@ -298,6 +350,22 @@ def set_end_on_exit(runtime: Runtime, rid: str, leg: str | None, value: bool) ->
     return True
 
 
+def escalated(runtime: Runtime, rid: str) -> bool:
+    """True when 17/112/119 was brought into the call of reservation ``rid``
+    (incall/escalate.py): its counsellor leaving must never end the conference again."""
+    return bool(runtime.redis.hget(runtime.keys.reservation(rid), "escalated"))
+
+
+def restore_end_on_exit(runtime: Runtime, rid: str, leg: str | None) -> bool:
+    """A transfer stopped: ``leg`` (the counsellor keeping the call) leaving ends the
+    conference again, as for any call, unless an emergency service was brought in (the caller
+    stays with it). False when it could not be set."""
+    if escalated(runtime, rid):
+        log.info("acd.transfer_keeps_conference", reservation=rid, reason="escalated")
+        return True
+    return set_end_on_exit(runtime, rid, leg, True)
+
+
 def hold_path(rid: str) -> str:
     """TwiML of a caller whose counsellor left before the colleague arrived."""
     return f"/voice/transfer/{rid}/hold"
@@ -316,6 +384,26 @@ def hold_caller(runtime: Runtime, rid: str, call_sid: str) -> bool:
     return True
 
 
+def sweep(runtime: Runtime, acd: Acd) -> list[str]:
+    """The sweep's step (acd.jobs.sweep): `tick`, then a caller whose transfer waited
+    ``max_wait`` alone is sent to `hold_path`, which now plays the overflow alternatives
+    (17/112/119, the website) and hangs up. The transfers that changed."""
+    changed = []
+    for step in tick(acd):
+        changed.append(f"{PREFIX}{step.rid}")
+        if step.result != "overflowed" or not step.call_sid:
+            continue
+        log.warning("acd.transfer_overflowed", reservation=step.rid, call_sid=step.call_sid)
+        try:
+            held = hold_caller(runtime, step.rid, step.call_sid)
+        except (TwilioRestException, OSError) as exc:  # the caller's hang-up will clean up
+            log.error("acd.transfer_hold_failed", reservation=step.rid, error=type(exc).__name__)
+            held = True
+        if not held:  # the caller's call is over
+            jobs.after_caller_gone(runtime, acd.caller_gone(step.call_sid))
+    return changed
+
+
 def leg_ended(runtime: Runtime, acd: Acd, rid: str) -> bool:
     """A counsellor's leg of accepted reservation ``rid`` ended during a transfer: A's leg
     completes the hand-over (B joined) or leaves the caller waiting for B (held, told);
@@ -323,7 +411,7 @@ def leg_ended(runtime: Runtime, acd: Acd, rid: str) -> bool:
     step = owner_left(acd, rid)
     if step is not None:
         if step.result == "completed":  # the call is B's: B leaving now ends it
-            set_end_on_exit(runtime, rid, step.colleague_leg, True)
+            restore_end_on_exit(runtime, rid, step.colleague_leg)
         elif step.call_sid:
             try:
                 held = hold_caller(runtime, rid, step.call_sid)
@@ -335,6 +423,6 @@ def leg_ended(runtime: Runtime, acd: Acd, rid: str) -> bool:
         return True
     step = colleague_left(acd, rid)
     if step is not None:  # A keeps the caller: A leaving ends the call again
-        set_end_on_exit(runtime, step.rid, step.counsellor_leg, True)
+        restore_end_on_exit(runtime, step.rid, step.counsellor_leg)
         return True
     return False

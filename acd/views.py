@@ -824,4 +824,6 @@ def transfer_hold(rid: str) -> Response:
             name=twilio_ops.conference_name(transfer.conference_rid(runtime, rid)),
             wait_url=runtime.config.acd.hold_music_url,
         )  # fmt: skip
+    if transfer.entry_reason(acd, rid) == "max_wait":  # nobody free for too long (the sweep)
+        return _alternatives(runtime, language, "acd.overflow_max_wait")
     return _alternatives(runtime, language, "acd.counsellor_left")

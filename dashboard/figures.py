@@ -22,6 +22,10 @@ Definitions (docs/dashboard.md repeats them for managers):
 - **ASA**: mean wait of the answered calls. **AHT**: mean handle time (talk, from the ACD's
   ``call_ended`` event, plus the wrap-up the counsellor actually took, from their leaving the
   ``wrap_up`` state) of the answered calls whose wrap-up is over.
+- A **warm transfer** is not a new call: the colleague's part (``call_ended`` of the transfer
+  entry ``xfer-<rid>``, and their wrap-up) is added to the caller's call, so a transferred
+  call's handle time is every counsellor's talk and wrap-up on it, counted once, and its wait
+  stays the one of its single ``answered`` outcome.
 """
 
 from __future__ import annotations
@@ -89,8 +93,10 @@ class Call:
     reason: str | None = None
     wait_s: int | None = None  # the outcome's wait
     counsellor: str | None = None
-    talk_s: int | None = None
-    wrap_s: int | None = None  # None while the wrap-up goes on (or before the call ends)
+    talk_s: int | None = None  # every counsellor's talk on the call (a transfer's included)
+    wrap_s: int | None = None  # the wrap-ups taken after it (None before the call ends)
+    wraps_open: int = 0  # wrap-ups after this call still going on
+    legs_open: int = 0  # counsellors still on this call (A and B during a transfer)
 
     @property
     def arrived_ms(self) -> int | None:
@@ -108,8 +114,8 @@ class Call:
 
     @property
     def handle_s(self) -> int | None:
-        """Talk plus wrap-up, once both are known."""
-        if self.talk_s is None or self.wrap_s is None:
+        """Talk plus wrap-up, once both are known (every counsellor's part over)."""
+        if self.talk_s is None or self.wrap_s is None or self.wraps_open or self.legs_open:
             return None
         return self.talk_s + self.wrap_s
 
@@ -119,6 +125,7 @@ def calls_from_events(events: Iterable[Event]) -> dict[str, Call]:
     calls: dict[str, Call] = {}
     on_call: dict[str, str] = {}  # counsellor id → CallSid of their last accepted call
     wrap_open: dict[str, tuple[str | None, int]] = {}  # counsellor → (CallSid, wrap-up start)
+    transfers: dict[str, str] = {}  # transfer entry id (xfer-<rid>) → the caller's CallSid
 
     def call(sid: str) -> Call:
         found = calls.get(sid)
@@ -129,6 +136,11 @@ def calls_from_events(events: Iterable[Event]) -> dict[str, Call]:
     for e in events:
         sid = e.get("call")
         cid = e.get("counsellor")
+        xid = e.get("transfer")
+        if xid and sid and e.what in ("transfer_requested", "transfer"):
+            transfers.setdefault(xid, sid)
+        if sid in transfers:  # the colleague's part of a transferred call is the call's
+            sid = transfers[sid]
         if e.what == "call_started" and sid:
             c = call(sid)
             c.started_ms = c.started_ms if c.started_ms is not None else e.at
@@ -150,16 +162,24 @@ def calls_from_events(events: Iterable[Event]) -> dict[str, Call]:
                 c.reason = e.get("reason")
                 c.platform = e.get("platform") or c.platform
         elif e.what == "accepted" and sid and cid:
-            call(sid).counsellor = cid
-            on_call[cid] = sid
-        elif e.what == "call_ended" and sid and e.get("reservation") and cid:
-            # The ACD's call_ended (the voice flow's has no reservation): talk time. Its
-            # counsellor_state event (to wrap_up, or straight to available) came just before.
             c = call(sid)
-            c.talk_s = e.number("talk")
+            c.counsellor = cid
+            c.legs_open += 1
+            on_call[cid] = sid
+        elif e.what == "transfer_joined" and sid and e.get("to"):
+            call(sid).legs_open += 1
+            on_call[str(e.get("to"))] = sid  # the colleague is on the caller's call now
+        elif e.what == "call_ended" and sid and e.get("reservation") and cid:
+            # The ACD's call_ended (the voice flow's has no reservation): talk time, added up
+            # over the counsellors of a transferred call. Its counsellor_state event (to
+            # wrap_up, or straight to available) came just before.
+            c = call(sid)
+            c.talk_s = (c.talk_s or 0) + (e.number("talk") or 0)
+            c.wrap_s = c.wrap_s or 0
+            c.legs_open = max(0, c.legs_open - 1)
             opened = wrap_open.get(cid)
-            if opened is None or opened[0] != sid:
-                c.wrap_s = 0
+            if opened is not None and opened[0] == sid:
+                c.wraps_open += 1
         elif e.what in ("counsellor_state", "counsellor_removed") and cid:
             state, before = e.get("state"), e.get("from")
             if state == "wrap_up":
@@ -167,7 +187,9 @@ def calls_from_events(events: Iterable[Event]) -> dict[str, Call]:
             elif before == "wrap_up" and cid in wrap_open:
                 wrapped, since = wrap_open.pop(cid)
                 if wrapped is not None and wrapped in calls:
-                    calls[wrapped].wrap_s = max(0, (e.at - since) // 1000)
+                    c = calls[wrapped]
+                    c.wrap_s = (c.wrap_s or 0) + max(0, (e.at - since) // 1000)
+                    c.wraps_open = max(0, c.wraps_open - 1)
     return calls
 
 

@@ -68,6 +68,35 @@ def _waiting_status(w: Mapping[str, Any], names: Mapping[str, str], zone: ZoneIn
     return "Rappel demandé"
 
 
+def _transfer_row(t: Mapping[str, Any], names: Mapping[str, str], now: datetime) -> dict[str, Any]:
+    """A warm transfer waiting for a colleague (acd.transfer.waiting): not a new call, shown
+    ahead of the callers (it is served first), with the skill asked for."""
+    waited = max(0, int(now.timestamp() * 1000) - int(t.get("requested_ms", 0))) // 1000
+    asker = names.get(t.get("from_counsellor") or "", t.get("from_counsellor") or "")
+    skill = L.label(L.SKILL_LABELS, t.get("skill"))
+    if t.get("state") == "offered":
+        status = f"Transfert de {asker}, proposé à {names.get(t.get('counsellor') or '', '')}"
+    elif t.get("alone"):
+        status = f"Transfert de {asker} : l'écoutant a raccroché, l'appelant attend seul"
+    else:
+        status = f"Transfert de {asker}, en attente d'un collègue"
+    return {
+        "position": "Transfert",
+        "waited_s": waited,
+        "waited": L.duration(waited),
+        "platform": t.get("platform", "unknown"),
+        "platform_label": L.label(L.PLATFORM_LABELS, t.get("platform", "unknown")),
+        "caller_type_label": L.label(L.CALLER_TYPE_LABELS, t.get("caller_type")),
+        "language_label": L.label(L.LANGUAGE_LABELS, t.get("language")),
+        "skill_label": f"{skill} (ou tous)" if t.get("relaxed") else skill,
+        "offered": t.get("state") == "offered",
+        "offered_to": names.get(t.get("counsellor") or "", ""),
+        "callback": False,
+        "transfer": True,
+        "status_label": status,
+    }
+
+
 def _missed_rows(missed: Sequence[MissedCallback], zone: ZoneInfo) -> list[dict[str, Any]]:
     """The duty managers' list of missed callbacks: no number (none is kept)."""
     return [
@@ -98,12 +127,16 @@ def build_now(
     alert_wait_s: int,
     supervision: Mapping[str, Mapping[str, str]] | None = None,
     missed_callbacks: Sequence[MissedCallback] = (),
+    transfers: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Everything the "Now" panel shows; ``supervision``: counsellor id → the duty manager
     listening to their call (``login``, ``mode``); ``missed_callbacks``: virtual-hold callbacks
-    nobody answered (last 24 h, newest first: time, platform, caller type, CallSid)."""
+    nobody answered (last 24 h, newest first: time, platform, caller type, CallSid);
+    ``transfers``: warm transfers waiting for a colleague (acd.transfer.waiting), listed first
+    and labelled as transfers (they are not new calls: not in the waiting count)."""
     supervision = supervision or {}
     names = {c.id: c.name or c.id for c in counsellors}
+    transfer_rows = [_transfer_row(t, names, now) for t in transfers]
     rows = []
     for w in waiting:
         waited = int(w.get("waited_s", 0))
@@ -125,6 +158,7 @@ def build_now(
                 "offered": offered,
                 "offered_to": names.get(w.get("counsellor") or "", "") if offered else "",
                 "callback": bool(w.get("callback")),
+                "transfer": False,
                 "status_label": _waiting_status(w, names, zone),
             }
         )
@@ -219,7 +253,7 @@ def build_now(
         "now_local": now.astimezone(zone).strftime("%H:%M:%S"),
         "open": status.open,
         "next_change": next_change,
-        "waiting": rows,
+        "waiting": transfer_rows + rows,
         "longest_wait_s": longest,
         "longest_wait": L.duration(longest),
         "counsellors": people,
@@ -229,6 +263,7 @@ def build_now(
             "logged_in": logged_in,
             "waiting": len(rows),
             "callbacks_waiting": sum(1 for r in rows if r["callback"]),
+            "transfers_waiting": len(transfer_rows),
             "callbacks_missed": len(missed_callbacks),
         },
         "missed_callbacks": _missed_rows(missed_callbacks, zone),

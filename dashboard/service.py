@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from acd import routing
+from acd import routing, transfer
 from acd.callback import Callbacks
 from acd.model import CounsellorState, Reservation, ReservationStatus
 from acd.store import Acd
@@ -89,6 +89,7 @@ def now_snapshot(runtime: Runtime) -> dict[str, Any]:
         runtime.config.dashboard.alert_wait_seconds,
         supervision=supervision,
         missed_callbacks=Callbacks(acd).missed(),
+        transfers=transfer.waiting(acd),
     )
 
 

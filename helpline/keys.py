@@ -28,6 +28,7 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``acd:dispatch_pending``     | string | acd.jobs.request_dispatch; deleted when the dispatch job starts | 10 s |
 | ``acd:announced:<CallSid>``  | string | acd.views (waitUrl); last announcement slot (QueueTime // announce_every) | max_wait + 1 h |
 | ``acd:caller:xfer-<rid>``    | hash   | acd Lua (transfer_start/step); a warm transfer of call ``<rid>``: a caller-like queue entry (kind, state, skill, from) in its skill's pool queue | while live; a day once over |
+| ``acd:transfers``            | hash   | acd Lua (transfer_start/step); live warm transfers, ``xfer-<rid>`` → the id of the counsellor who asked (never offered it) | entries removed when the transfer ends |
 | ``acd:offer_seq:<rid>``      | zset   | acd.views (offer status callbacks); counsellor leg CallSid → highest SequenceNumber seen | 1 day |
 | ``acd:callback:<CallSid>``   | string | acd Lua (callback_request); the caller's number for virtual hold, AES-GCM sealed (acd/callback.py), never in clear | deleted when the callback is answered or missed for good; else ``callback_ttl`` + 15 min |
 | ``acd:callbacks``            | zset   | acd Lua; callers waiting for a callback, CallSid → deadline (ms) | until they are answered or missed |
@@ -176,6 +177,11 @@ class Keys:
     def transfer_entry(self, reservation_id: str) -> str:
         """The warm transfer of the call of ``reservation_id`` (a caller-like queue entry)."""
         return self.caller(f"xfer-{reservation_id}")
+
+    @property
+    def transfers(self) -> str:
+        """Live warm transfers: entry id → the counsellor who asked (never offered it)."""
+        return f"{self.prefix}acd:transfers"
 
     def offer_seq(self, reservation_id: str) -> str:
         """Highest status-callback SequenceNumber seen per counsellor leg of an offer."""

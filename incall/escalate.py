@@ -109,6 +109,10 @@ def escalate(runtime: Runtime, counsellor_id: str, target: str, by: str) -> Esca
         raise EscalationError(502, "twilio_error", "L'appel n'a pas pu être passé.") from exc
     leg = getattr(participant, "call_sid", None)
     _keep_conference_when_counsellor_leaves(client, participant, reservation, rid)
+    # Remembered on the call's reservation: a warm transfer canceled later must not make the
+    # counsellor's leaving end the conference again (acd/transfer.py `restore_end_on_exit`).
+    # A plain write on a live reservation (it keeps the reservation's TTL).
+    runtime.redis.hset(runtime.keys.reservation(rid), "escalated", target)
     append_event(
         runtime.redis, runtime.keys, "incall.escalated", now,
         rid=rid, call_sid=reservation.call_sid, counsellor=counsellor_id, target=target, by=by,

@@ -71,9 +71,10 @@ def complete(runtime: Runtime, counsellor_id: str, by: str) -> dict[str, Any]:
     rid = counsellor.reservation_id if counsellor else None
     entry = acd.redis.hmget(acd.keys.transfer_entry(str(rid)), ["rid", "counsellor"])
     colleague = acd.get_reservation(str(entry[0])) if entry[0] else None
-    # First make the colleague's leaving end the call (else the caller would stay alone).
+    # First make the colleague's leaving end the call (else the caller would stay alone),
+    # unless 17/112/119 is on the line: the caller stays with the service.
     leg = colleague.counsellor_call_sid if colleague else None
-    if rid is None or not transfer.set_end_on_exit(runtime, rid, leg, True):
+    if rid is None or not transfer.restore_end_on_exit(runtime, rid, leg):
         raise TransferError(502, "twilio_error", "Le transfert n'a pas pu être terminé.")
     step = transfer.complete(acd, counsellor_id)
     if step.result != "completed":
@@ -100,8 +101,9 @@ def cancel(runtime: Runtime, counsellor_id: str, by: str) -> dict[str, Any]:
         raise TransferError(409, "no_transfer", "Aucun transfert en cours.")
     if step.colleague_leg:  # ringing, or on the call already: they are not needed any more
         jobs.end_counsellor_leg(runtime, step.colleague_leg, step.colleague_rid)
-    # Leaving ends the call again, as for any call (best effort: the call goes on anyway).
-    transfer.set_end_on_exit(runtime, step.rid, step.counsellor_leg, True)
+    # Leaving ends the call again, as for any call, unless 17/112/119 was brought in (best
+    # effort: the call goes on anyway).
+    transfer.restore_end_on_exit(runtime, step.rid, step.counsellor_leg)
     jobs.request_dispatch(runtime)  # the colleague is free again
     audit.record(
         runtime, by, "incall.transfer_cancel", f"reservation:{step.rid}",

@@ -36,6 +36,7 @@ def test_key_names_are_pinned_and_share_the_helpline_hash_tag() -> None:
     assert k.caller("CA1") == "hl:{3018}:acd:caller:CA1"
     assert k.counsellors == "hl:{3018}:acd:counsellors"
     assert k.transfer_entry("7") == "hl:{3018}:acd:caller:xfer-7"
+    assert k.transfers == "hl:{3018}:acd:transfers"
     assert k.callback_number("CA1") == "hl:{3018}:acd:callback:CA1"
     assert k.callbacks == "hl:{3018}:acd:callbacks"
     assert k.callback_retry == "hl:{3018}:acd:callback_retry"

@@ -12,6 +12,10 @@
 -- ARGV[6] callback leg CallSid ('' when none was placed)
 -- ARGV[7] reason: no-answer | busy | failed | canceled | no_number
 -- ARGV[8] "1": no further attempt is possible (no number left)
+-- ARGV[9] rescue (the sweep; '' otherwise): seconds after the acceptance past which an attempt
+--         that never recorded a callback leg is over (its place_callback job was lost with a
+--         worker). Before that, or once a leg is recorded, "noop". A rescued attempt costs the
+--         caller no attempt (their phone never rang); callback_ttl still bounds the retries.
 -- Returns "retry" | "missed" | "noop" (not being called back: late or repeated) | "mismatch"
 
 local res_key, caller_key, counsellor_key = KEYS[C + 1], KEYS[C + 2], KEYS[C + 3]
@@ -26,6 +30,11 @@ if leg ~= '' and r.callback_call_sid and r.callback_call_sid ~= '' and r.callbac
 end
 local h = hgetall(caller_key)
 if h.state ~= 'calling' or h.rid ~= rid or r.callback_status ~= 'dialling' then return 'noop' end
+local rescue = (ARGV[9] or '') ~= ''
+if rescue then
+  if (r.callback_call_sid or '') ~= '' then return 'noop' end  -- placed: its status will come
+  if NOW < tonumber(r.accepted_at) + tonumber(ARGV[9]) * 1000 then return 'noop' end
+end
 
 redis.call('HSET', res_key, 'callback_status', 'failed', 'callback_reason', reason)
 if r.status == 'accepted' then
@@ -38,8 +47,13 @@ if c.state == 'on_call' and c.rid == rid then
   set_counsellor_state(counsellor_key, cid, 'available', nil, tonumber(c.idle_since))
 end
 
-local tries = redis.call('HINCRBY', caller_key, 'callback_tries', 1)
-if ARGV[8] == '1' or tries >= CFG.callback_attempts then
+local tries
+if rescue then
+  tries = tonumber(h.callback_tries or '0')
+else
+  tries = redis.call('HINCRBY', caller_key, 'callback_tries', 1)
+end
+if ARGV[8] == '1' or (not rescue and tries >= CFG.callback_attempts) then
   local wait = int(secs(tonumber(h.enqueued_at), NOW))
   finish_caller(caller_key, sid, h, 'abandoned', 'callback_missed')
   redis.call('DEL', number_key)

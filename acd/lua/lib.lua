@@ -11,6 +11,7 @@
 --   KEYS[12 + 2P] acd:callbacks zset (virtual hold: CallSid -> deadline ms)
 --   KEYS[13 + 2P] acd:callback_retry zset (CallSid -> next callback not before, ms)
 --   KEYS[14 + 2P] acd:callbacks_missed zset (CallSid -> ms of the final miss)
+--   KEYS[15 + 2P] acd:transfers hash (live warm transfer entry id -> the counsellor who asked)
 --   ARGV[1] now (ms, from the injected clock; never redis TIME)
 --   ARGV[2] settings as JSON: pools (list of "skill:language"), offer_timeout, offer_grace,
 --           wrap_up, max_misses, max_waiting, max_wait, relax_after (s), maxlen (events),
@@ -29,7 +30,8 @@ local K_RELAX, K_OFFERS, K_WRAPUPS, K_STATES = KEYS[5], KEYS[6], KEYS[7], KEYS[8
 local K_HANDLE, K_QUEUE_ANY, K_IDLE_ANY = KEYS[9], KEYS[10], KEYS[11]
 local K_CALLBACKS, K_CALLBACK_RETRY = KEYS[12 + 2 * P], KEYS[13 + 2 * P]
 local K_CALLBACKS_MISSED = KEYS[14 + 2 * P]
-local C = 14 + 2 * P
+local K_TRANSFERS = KEYS[15 + 2 * P]
+local C = 15 + 2 * P
 
 local function queue_key(i) return KEYS[11 + i] end
 local function idle_key(i) return KEYS[11 + P + i] end
@@ -99,8 +101,12 @@ end
 -- when their pool no longer exists), then the "any" queue. Same order key every time.
 local function queue_caller(sid, h)
   local i = POOL_INDEX[h.pool]
-  if h.kind == 'transfer' then  -- warm transfer entry: its skill's queue only, never relaxed
-    if i ~= nil then redis.call('ZADD', queue_key(i), h.order, sid) end
+  if h.kind == 'transfer' then  -- warm transfer entry: its skill's queue until relaxed
+    if h.relaxed == '1' or i == nil then  -- (transfer_step.lua, "tick")
+      redis.call('ZADD', K_QUEUE_ANY, h.order, sid)
+    else
+      redis.call('ZADD', queue_key(i), h.order, sid)
+    end
     return
   end
   if i == nil or tonumber(h.relax_at) <= NOW then

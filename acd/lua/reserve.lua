@@ -23,7 +23,8 @@
 -- callers if anyone at all is available. The lowest of those heads is the caller; the head of
 -- the matching idle zset (lowest idle-since, ties by id) is the counsellor. That is the best
 -- caller some available counsellor can take, then the longest idle who can take them:
--- O(P log n) for P pools and n waiting callers.
+-- O(P log n) for P pools and n waiting callers. One exception (`pick`): a warm transfer is
+-- never offered to the counsellor who asked for it.
 
 local K_SEQ = KEYS[C + 1]
 
@@ -42,20 +43,37 @@ end
 relax_due()
 callbacks_due()
 
-local best_sid, best_order, best_idle
+-- The first entry of `queue` a counsellor of `idle` may take, with that counsellor: the head
+-- and the longest idle, except that a warm transfer is never offered to the counsellor who
+-- asked for it (acd:transfers names them): the next idle one takes it, and when that
+-- counsellor is the only one idle the next entry is looked at (transfers are at the head, so
+-- this looks past transfers only).
+local function pick(queue, idle)
+  local free = redis.call('ZRANGE', idle, 0, 1)
+  if #free == 0 then return nil end
+  local k = 0
+  while true do
+    local entry = redis.call('ZRANGE', queue, k, k, 'WITHSCORES')
+    if #entry == 0 then return nil end
+    local asker = redis.call('HGET', K_TRANSFERS, entry[1])
+    if not asker or free[1] ~= asker then return entry[1], tonumber(entry[2]), free[1] end
+    if free[2] then return entry[1], tonumber(entry[2]), free[2] end
+    k = k + 1
+  end
+end
+
+local best_sid, best_order, best_cid
 local function consider(queue, idle)
-  if redis.call('ZCARD', idle) == 0 then return end
-  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-  if #head == 0 then return end
-  local order = tonumber(head[2])
-  if best_sid == nil or order < best_order or (order == best_order and head[1] < best_sid) then
-    best_sid, best_order, best_idle = head[1], order, idle
+  local sid, order, cid = pick(queue, idle)
+  if sid == nil then return end
+  if best_sid == nil or order < best_order or (order == best_order and sid < best_sid) then
+    best_sid, best_order, best_cid = sid, order, cid
   end
 end
 for i = 1, P do consider(queue_key(i), idle_key(i)) end
 consider(K_QUEUE_ANY, K_IDLE_ANY)
 if best_sid == nil then return nil end
-local cid = redis.call('ZRANGE', best_idle, 0, 0)[1]
+local cid = best_cid
 
 if #KEYS < C + 4 or ARGV[3] ~= best_sid or ARGV[4] ~= cid then
   local rid = ARGV[5]

@@ -3,7 +3,8 @@
 -- pool queue AHEAD of every ordinary caller, so reserve.lua offers it to the longest-idle free
 -- counsellor with that skill and the caller's language, with the usual offer rules. It is in
 -- neither acd:waiting nor acd:order: it is not a new call (no position, no overflow, no
--- outcome of its own), and it never relaxes to the "any" queue (it needs that skill).
+-- outcome of its own). It is named in acd:transfers with A's id: reserve.lua never offers it
+-- to A. It relaxes to the "any" queue only once A has left (transfer_step.lua, "tick").
 -- KEYS[1..C]  the common ACD keys (lib.lua)
 -- KEYS[C+1] acd:reservation:<rid> (A's accepted call)   KEYS[C+2] acd:counsellor:<A>
 -- KEYS[C+3] acd:caller:<caller CallSid>                 KEYS[C+4] acd:caller:xfer-<rid> (the entry)
@@ -42,6 +43,7 @@ redis.call('HSET', entry_key,
   -- the call's conference keeps the name of its first reservation, transfer after transfer
   'conference', r.conference or rid)
 redis.call('ZADD', queue_key(i), int(order), xid)
+redis.call('HSET', K_TRANSFERS, xid, cid)
 redis.call('HSET', caller_key, 'xfer', xid)
 redis.call('HSET', res_key, 'xfer', xid)
 event('transfer_requested', 'transfer', xid, 'reservation', rid, 'call', sid, 'counsellor', cid,

@@ -17,9 +17,14 @@
 --   owner_left      A's leg ended: joined → complete; waiting/offered → A's reservation ends and
 --                   the entry stays at the head for B ("orphan": the caller is told to hold)
 --   colleague_left  B's leg ended while joined, before the hand-over: B released, entry canceled
+--   tick            the sweep, for a transfer whose caller waits alone (A left, "orphan"), not
+--                   being offered: alone for relax_after → "relaxed" (the "any" queue: any
+--                   available counsellor but A, see reserve.lua); alone for max_wait →
+--                   "overflowed" (entry canceled, reason max_wait: the edge sends the caller
+--                   to the overflow alternatives; the call keeps its one outcome, answered)
 -- Returns {"retry", rid2, B} when the offer passed is not the entry's current one;
 --         {result, A's leg CallSid, B's leg CallSid, caller CallSid, state before, rid2}
---   result: joined | completed | canceled | orphaned | noop | stale | none
+--   result: joined | completed | canceled | orphaned | relaxed | overflowed | noop | stale | none
 
 local entry_key, a_res_key, a_key = KEYS[C + 1], KEYS[C + 2], KEYS[C + 3]
 local b_res_key, b_key, caller_key = KEYS[C + 4], KEYS[C + 5], KEYS[C + 6]
@@ -71,6 +76,8 @@ end
 local function finish(state, reason)
   local i = POOL_INDEX[e.pool]
   if i ~= nil then redis.call('ZREM', queue_key(i), xid) end
+  redis.call('ZREM', K_QUEUE_ANY, xid)
+  redis.call('HDEL', K_TRANSFERS, xid)
   redis.call('HSET', entry_key, 'state', state, 'ended_at', int(NOW))
   if reason then redis.call('HSET', entry_key, 'reason', reason) end
   redis.call('EXPIRE', entry_key, int(CFG.done_ttl))
@@ -96,6 +103,8 @@ local function complete()
   end_call(a_res_key, a_res, a_rid, a_key, a_cid, 'transferred', true)
   redis.call('HSET', caller_key, 'rid', b_rid, 'counsellor', b_cid)
   redis.call('HSET', b_res_key, 'transferred_at', int(NOW))
+  -- 17/112/119 on the line (incall/escalate.py): B leaving must not end the call either.
+  if a_res.escalated then redis.call('HSET', b_res_key, 'escalated', a_res.escalated) end
   finish('completed')
   event('transfer', 'transfer', xid, 'reservation', b_rid, 'from_reservation', a_rid,
         'call', sid, 'from', a_cid, 'to', b_cid, 'skill', e.skill, 'platform', e.platform,
@@ -159,12 +168,34 @@ elseif mode == 'owner_left' then
   if not (before == 'waiting' or before == 'offered') then return answer('noop') end
   if e.orphan == '1' then return answer('noop') end
   end_call(a_res_key, a_res, a_rid, a_key, a_cid, 'completed', true)
-  redis.call('HSET', entry_key, 'orphan', '1')
+  redis.call('HSET', entry_key, 'orphan', '1', 'orphaned_at', int(NOW))
   event('transfer_orphaned', 'transfer', xid, 'reservation', a_rid, 'call', sid,
         'counsellor', a_cid)
   return answer('orphaned')
 elseif mode == 'colleague_left' then
   if before ~= 'joined' then return answer('noop') end
   return stop('colleague_left')
+elseif mode == 'tick' then
+  -- While A is on the line the caller is not alone and A decides (stay with me); an offer in
+  -- progress is left to finish (refused or missed, the entry is back to waiting).
+  if e.orphan ~= '1' or before ~= 'waiting' then return answer('noop') end
+  local alone = NOW - tonumber(e.orphaned_at or NOW)
+  if alone >= CFG.max_wait * 1000 then
+    finish('canceled', 'max_wait')
+    event('transfer_canceled', 'transfer', xid, 'reservation', a_rid, 'call', sid,
+          'counsellor', a_cid, 'skill', e.skill, 'platform', e.platform, 'reason', 'max_wait',
+          'waited', secs(tonumber(e.requested_at), NOW))
+    return answer('overflowed')
+  end
+  if e.relaxed ~= '1' and alone >= CFG.relax_after * 1000 then
+    local i = POOL_INDEX[e.pool]
+    if i ~= nil then redis.call('ZREM', queue_key(i), xid) end
+    redis.call('HSET', entry_key, 'relaxed', '1', 'relaxed_at', int(NOW))
+    redis.call('ZADD', K_QUEUE_ANY, e.order, xid)
+    event('transfer_relaxed', 'transfer', xid, 'reservation', a_rid, 'call', sid,
+          'skill', e.skill)
+    return answer('relaxed')
+  end
+  return answer('noop')
 end
 return redis.error_reply('transfer_step: unknown mode ' .. mode)

@@ -387,6 +387,8 @@ class AcdMachine(RuleBasedStateMachine):
         ok = r is not None and r.status in ("pending", "accepted")
         assert self.acd.offer_placed(rid, f"CL{rid}") == ok
         if ok and r is not None:
+            if r.status == "pending" and r.leg != f"CL{rid}":  # the clock restarts as it rings
+                r.expires = max(r.expires, self.now() + (A.offer_timeout + OFFER_GRACE_S) * 1000)
             r.leg = f"CL{rid}"
 
     def accept_rid(self, rid: str) -> None:

@@ -15,7 +15,7 @@ import contextlib
 
 import pytest
 import redis as redis_lib
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -177,17 +177,34 @@ class TransferMachine(RuleBasedStateMachine):
         except transfer.TransferRefused:
             pass
 
+    def running(self) -> list[str]:
+        return sorted(self.redis.hkeys(self.k.transfers))
+
+    @precondition(lambda self: bool(self.running()))
+    @rule(data=st.data(), wait=st.sampled_from(["relax", "max_wait"]))
+    def counsellor_leaves_the_caller_waiting(self, data: st.DataObject, wait: str) -> None:
+        """A hangs up before the colleague comes (or after: the hand-over), then time passes
+        up to a limit of a caller waiting alone."""
+        xid = data.draw(st.sampled_from(self.running()))
+        self.leg_ended(xid[len(transfer.PREFIX) :])
+        a = CONFIG.acd
+        self.time_passes(a.skill_relax_after if wait == "relax" else a.max_wait)
+
     @rule(sid=st.sampled_from(SIDS))
     def caller_hangs_up(self, sid: str) -> None:
         """The caller's call ends (any time, any state; repeated news too)."""
         self.acd.caller_gone(sid)
 
-    @rule(seconds=st.sampled_from([5, 30, 70, 130]))
+    @rule(seconds=st.sampled_from([5, 30, 70, 130, 1800]))
     def time_passes(self, seconds: int) -> None:
-        """Time passes and the sweep runs."""
+        """Time passes and the sweep runs (a transfer whose caller waits alone relaxes, then
+        ends at max_wait)."""
         self.clock.advance(seconds)
         self.acd.expire_offers()
         self.acd.end_wrapups()
+        for step in transfer.tick(self.acd):
+            assert step.result in ("relaxed", "overflowed")
+            event(f"transfer {step.result}")
         self.acd.overflow_waited_too_long()
 
     # -- invariants -------------------------------------------------------------------------
@@ -235,18 +252,26 @@ class TransferMachine(RuleBasedStateMachine):
             if self.redis.hget(self.k.caller(sid), "state") == "answered":
                 for key in ordinary + pools:
                     assert self.redis.zscore(key, sid) is None
-        for key in ordinary:
+        for key in ordinary[:3]:
             assert not any(transfer.is_transfer(m) for m in self.redis.zrange(key, 0, -1))
+        live = self.redis.hgetall(self.k.transfers)
         for rid in self.rids:
             for xid in (f"xfer-{rid}",):
                 entry = self.redis.hgetall(self.k.caller(xid))
                 if not entry:
                     continue
-                where = [key for key in pools if self.redis.zscore(key, xid) is not None]
-                if entry["state"] == "waiting":
-                    assert where == [self.k.queue(entry["skill"], "fr")]
-                else:
+                keys = [*pools, ordinary[3]]
+                where = [key for key in keys if self.redis.zscore(key, xid) is not None]
+                if entry["state"] != "waiting":
                     assert where == []
+                elif entry.get("relaxed") == "1":  # the caller waited alone: any counsellor
+                    assert entry["orphan"] == "1" and where == [self.k.queue(routing.ANY)]
+                else:
+                    assert where == [self.k.queue(entry["skill"], "fr")]
+                if entry["state"] in ("waiting", "offered", "joined"):
+                    assert live.get(xid) == entry["from_counsellor"]
+                else:
+                    assert xid not in live
 
     def teardown(self) -> None:
         """Drain: open offers fail, every call and caller ends; then one outcome each, nobody

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from twilio.http.response import Response
 
+from acd import jobs
 from acd.store import Acd
 from console.users import Role, Users
 from helpline.clock import FrozenClock
@@ -335,3 +336,98 @@ def test_colleague_leaving_before_the_hand_over_gives_the_call_back(
     assert state["state"] == "canceled" and state["reason"] == "colleague_left"
     assert acd.get_counsellor("lina").state.value != "on_call"  # type: ignore[union-attr]
     assert acd.get_counsellor("amina").state.value == "on_call"  # type: ignore[union-attr]
+
+
+def test_stay_with_me_after_an_escalation_keeps_the_service_on_the_call(
+    runtime: Runtime,
+    acd: Acd,
+    clock: FrozenClock,
+    counsellor: Session,
+    lina: Session,
+    twilio_http: ConferencesHttp,
+) -> None:
+    """17 was brought in, then a transfer is canceled: Amina's leaving still does not end the
+    conference (the caller stays with the service)."""
+    live_call(runtime, acd, clock)
+    assert counsellor.post_json("/incall/escalate", {"target": "police"}).status_code == 201
+    counsellor.post_json("/incall/transfer", {"skill": "lawyer"})
+    twilio_http.requests.clear()
+    answer = counsellor.post_json("/incall/transfer/cancel", {})
+    assert answer.status_code == 200 and answer.get_json()["state"] == "canceled"
+    assert (COUNSELLOR_LEG, {"EndConferenceOnExit": "true"}) not in twilio_http.updates()
+
+
+def test_colleague_leaving_after_an_escalation_keeps_the_service_on_the_call(
+    runtime: Runtime,
+    acd: Acd,
+    clock: FrozenClock,
+    counsellor: Session,
+    lina: Session,
+    twilio: TwilioClient,
+    twilio_http: ConferencesHttp,
+) -> None:
+    """119 on the line, Lina hangs up before the hand-over: Amina keeps the caller and her
+    leaving still does not end the conference."""
+    live_call(runtime, acd, clock)
+    counsellor.post_json("/incall/escalate", {"target": "child_protection"})
+    counsellor.post_json("/incall/transfer", {"skill": "lawyer"})
+    rid2 = transfer_offer(acd)
+    leg = acd.get_reservation(rid2).counsellor_call_sid  # type: ignore[union-attr]
+    twilio.post(f"/voice/offer/{rid2}/answer", {"CallSid": leg, "Digits": "1"})
+    twilio_http.requests.clear()
+    twilio.post(f"/voice/offer/{rid2}/status", {"CallSid": leg, "CallStatus": "completed"})
+    assert counsellor.client.get("/incall/api/transfer").get_json()["reason"] == "colleague_left"
+    assert twilio_http.updates() == []
+
+
+def test_after_an_escalation_the_colleague_taking_over_never_ends_the_service_call(
+    runtime: Runtime,
+    acd: Acd,
+    clock: FrozenClock,
+    counsellor: Session,
+    lina: Session,
+    twilio: TwilioClient,
+    twilio_http: ConferencesHttp,
+) -> None:
+    """Hand-over after 112 joined: Lina's participant is not made to end the conference, and
+    a transfer she then cancels leaves it so too."""
+    live_call(runtime, acd, clock)
+    counsellor.post_json("/incall/escalate", {"target": "emergency"})
+    counsellor.post_json("/incall/transfer", {"skill": "lawyer"})
+    rid2 = transfer_offer(acd)
+    leg = acd.get_reservation(rid2).counsellor_call_sid  # type: ignore[union-attr]
+    twilio.post(f"/voice/offer/{rid2}/answer", {"CallSid": leg, "Digits": "1"})
+    twilio_http.requests.clear()
+    assert counsellor.post_json("/incall/transfer/complete", {}).status_code == 200
+    assert (leg, {"EndConferenceOnExit": "true"}) not in twilio_http.updates()
+    assert lina.post_json("/incall/transfer", {"skill": "psychologist"}).status_code == 202
+    twilio_http.requests.clear()
+    assert lina.post_json("/incall/transfer/cancel", {}).status_code == 200
+    assert (leg, {"EndConferenceOnExit": "true"}) not in twilio_http.updates()
+
+
+def test_a_caller_alone_past_max_wait_is_told_the_alternatives(
+    runtime: Runtime,
+    acd: Acd,
+    clock: FrozenClock,
+    counsellor: Session,
+    twilio: TwilioClient,
+    twilio_http: ConferencesHttp,
+) -> None:
+    """Amina left first and no lawyer came for max_wait: the sweep redirects the caller, who
+    hears that nobody can answer, 17/112/119 and the website, then the call ends."""
+    rid = live_call(runtime, acd, clock)
+    counsellor.post_json("/incall/transfer", {"skill": "lawyer"})
+    twilio.post(
+        f"/voice/offer/{rid}/status", {"CallSid": COUNSELLOR_LEG, "CallStatus": "completed"}
+    )
+    twilio_http.requests.clear()
+    clock.advance(runtime.config.acd.max_wait)
+    jobs.sweep()
+    [redirect] = [r for r in twilio_http.requests if r.data.get("Url")]
+    assert redirect.data["Url"].endswith(f"/voice/transfer/{rid}/hold")
+    told = twiml(twilio.post(f"/voice/transfer/{rid}/hold", {"CallSid": CALLER_SID}))
+    said = " ".join(s.text or "" for s in told.iter("Say"))
+    assert "occupés" in said and "17" in said and "119" in said
+    assert told.find("Dial") is None and told.find("Hangup") is not None
+    assert counsellor.client.get("/incall/api/transfer").get_json()["state"] == "none"
