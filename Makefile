@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	@touch $(STAMP)
 
@@ -31,7 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Fault runs (docs/reliability.md): every scenario, about 2 minutes each; exit 1 on a violation.
+# Fault runs (docs/reliability.md): every scenario, 2 to 3 minutes each; exit 1 on a violation.
 faults: $(STAMP)
 	$(BIN)/python -m faults
 

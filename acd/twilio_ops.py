@@ -103,7 +103,11 @@ class _TimeoutHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no t
 
 
 def with_timeout(client: Client, seconds: float) -> Client:
-    """The same account and transport as ``client``, each request limited to ``seconds``."""
+    """The same account and transport as ``client``, each request limited to ``seconds`` (or
+    to the client's own timeout, when that is shorter)."""
+    own = getattr(client.http_client, "timeout", None)
+    if isinstance(own, int | float) and own > 0:
+        seconds = min(seconds, float(own))
     return Client(
         client.username,
         client.password,

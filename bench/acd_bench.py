@@ -8,8 +8,10 @@ every ratio is measured in the same run, with the same client and connection typ
   sweep's ``end_wrapups`` once the wrap-up is due), per second; against the same number of
   round trips made with ``EVALSHA`` of a trivial script (``return 1``: the round-trip floor) and
   of ``lib.lua`` + ``return 1`` given the ACD's common KEYS and ARGV (the fixed cost every ACD
-  script pays: sending 25 arguments, decoding the settings). One client, then several
-  processes at once (each its own connection, sharing the queue and the team).
+  script pays: sending its common arguments, decoding the settings), the three alternating in rounds
+  so that load swings hit them alike; Redis's own time per script from ``INFO commandstats``.
+  One client, then several processes at once (each its own connection, sharing the queue and
+  the team).
 - **reserve latency** with 10 / 10,000 / 100,000 waiting callers by 10 / 1,000 available
   counsellors (one database each, sampled round-robin so that machine noise hits all alike;
   each reserve is undone by a ``canceled`` offer failure, so the sizes stay put).
@@ -31,6 +33,7 @@ from typing import Any
 import redis as redis_lib
 
 from acd import scripts as acd_scripts
+from acd.errors import AcdError
 from acd.model import OfferFailure, WaitingCaller
 from acd.store import Acd
 from bench.common import ratio, summary
@@ -43,6 +46,7 @@ SIZES = (10, 10_000, 100_000)
 TEAMS = (10, 1_000)
 SAMPLES = 2_000  # reserve samples per (size, team)
 CYCLES = 2_000  # single-client cycles
+ROUNDS = 10  # the single-client cycle and its raw comparisons alternate in this many rounds
 PROCESSES = 4  # clients of the multi-client cycle
 CYCLES_EACH = 500  # cycles per process in the multi-client run
 WRAP_UP = 60
@@ -170,17 +174,23 @@ def _rate(func: Any, n: int) -> float:
 
 def _cycle_process(url: str, index: int, cycles: int, barrier: Any, out: Any) -> None:
     """One client of the multi-client cycle (a separate process)."""
-    client = _client(url, 1)
-    clock = FrozenClock()
-    acd = _acd(client, clock)
-    caller = 10_000_000 * (index + 1)
-    barrier.wait()
-    start = time.perf_counter()
-    done = 0
-    while done < cycles:
-        caller += 1
-        done += one_cycle(acd, clock, caller)
-    out.put(("cycle", time.perf_counter() - start, client.round_trips))
+    try:
+        client = _client(url, 1)
+        clock = FrozenClock()
+        acd = _acd(client, clock)
+        caller = 10_000_000 * (index + 1)
+        barrier.wait()
+        start = time.perf_counter()
+        done = gave_up = 0
+        while done < cycles:
+            caller += 1
+            try:
+                done += one_cycle(acd, clock, caller)
+            except AcdError:  # MAX_ATTEMPTS reserves in a row lost the pair to other clients
+                gave_up += 1
+        out.put(("cycle", time.perf_counter() - start, client.round_trips, gave_up))
+    except Exception as exc:  # noqa: BLE001 - the parent must not wait for a result never sent
+        out.put(("error", 0.0, 0, repr(exc)))
 
 
 def _raw_process(url: str, calls: int, payload: bool, barrier: Any, out: Any) -> None:
@@ -192,10 +202,10 @@ def _raw_process(url: str, calls: int, payload: bool, barrier: Any, out: Any) ->
     start = time.perf_counter()
     for _ in range(calls):
         call()
-    out.put(("raw", time.perf_counter() - start, calls))
+    out.put(("raw", time.perf_counter() - start, calls, 0))
 
 
-def _parallel(target: Any, args_of: Any) -> list[tuple[str, float, int]]:
+def _parallel(target: Any, args_of: Any) -> list[tuple[str, float, int, Any]]:
     """Run PROCESSES copies of ``target`` started together; their (kind, seconds, count)."""
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(PROCESSES)
@@ -203,9 +213,12 @@ def _parallel(target: Any, args_of: Any) -> list[tuple[str, float, int]]:
     procs = [ctx.Process(target=target, args=(*args_of(i), barrier, out)) for i in range(PROCESSES)]
     for p in procs:
         p.start()
-    results = [out.get(timeout=600) for _ in procs]
+    results = [out.get(timeout=300) for _ in procs]
     for p in procs:
         p.join()
+    errors = [r[3] for r in results if r[0] == "error"]
+    if errors:
+        raise RuntimeError(f"a benchmark client failed: {errors[0]}")
     return results
 
 
@@ -229,36 +242,53 @@ def cycle_figures(url: str) -> dict[str, Any]:
     for i in range(50):  # warm-up: scripts loaded, connections open
         one_cycle(acd, clock, 1_000 + i)
     before = client.round_trips
-    client.config_resetstat()
-    start = time.perf_counter()
-    for i in range(CYCLES):
-        assert one_cycle(acd, clock, 2_000 + i)
-    elapsed = time.perf_counter() - start
-    server = _server_us(client)
-    trips = (client.round_trips - before) / CYCLES
-    cycle_rate = CYCLES / elapsed
+    for i in range(20):
+        one_cycle(acd, clock, 1_100 + i)
+    trips = (client.round_trips - before) / 20
     raw = _client(url, 2)
-    n = int(CYCLES * trips)
-    raw.config_resetstat()
-    floor = _rate(_trivial(raw, payload=False), n) / trips
-    floor_server = _server_us(raw)
-    raw.config_resetstat()
-    fixed = _rate(_trivial(raw, payload=True), n) / trips
-    fixed_server = _server_us(raw)
+    kinds: dict[str, Any] = {
+        "cycle": None,
+        "return 1": _trivial(raw, payload=False),
+        "lib.lua + return 1, ACD KEYS/ARGV": _trivial(raw, payload=True),
+    }
+    seconds = dict.fromkeys(kinds, 0.0)
+    server = {kind: {"evalsha": 0.0, "total": 0.0} for kind in kinds}
+    # Interleaved rounds, so that the machine's load swings hit the three kinds alike.
+    per_round = CYCLES // ROUNDS
+    caller = 2_000
+    for _ in range(ROUNDS):
+        for kind, call in kinds.items():
+            client.config_resetstat()
+            start = time.perf_counter()
+            if call is None:
+                for _ in range(per_round):
+                    caller += 1
+                    assert one_cycle(acd, clock, caller)
+            else:
+                for _ in range(int(per_round * trips)):
+                    call()
+            seconds[kind] += time.perf_counter() - start
+            got = _server_us(client)
+            server[kind]["total"] += got["total"]
+            server[kind]["evalsha"] += got["evalsha"] / ROUNDS
+    rate = {kind: per_round * ROUNDS / seconds[kind] for kind in kinds}
+    floor, fixed = rate["return 1"], rate["lib.lua + return 1, ACD KEYS/ARGV"]
     single = {
-        "cycles_per_s": cycle_rate,
+        "cycles_per_s": rate["cycle"],
         "round_trips_per_cycle": trips,
         "raw_cycles_per_s": floor,
         "raw_with_acd_args_cycles_per_s": fixed,
         # Redis's own time in scripts (INFO commandstats): per cycle, per EVALSHA of each kind
-        "server_us_per_cycle": server["total"] / CYCLES,
+        "server_us_per_cycle": server["cycle"]["total"] / (per_round * ROUNDS),
         "server_us_per_evalsha": {
-            "acd scripts": server["evalsha"],
-            "return 1": floor_server["evalsha"],
-            "lib.lua + return 1, ACD KEYS/ARGV": fixed_server["evalsha"],
+            "acd scripts": server["cycle"]["evalsha"],
+            "return 1": server["return 1"]["evalsha"],
+            "lib.lua + return 1, ACD KEYS/ARGV": server["lib.lua + return 1, ACD KEYS/ARGV"][
+                "evalsha"
+            ],
         },
-        "ratio_raw_over_cycle": ratio(floor, cycle_rate),
-        "ratio_raw_with_args_over_cycle": ratio(fixed, cycle_rate),
+        "ratio_raw_over_cycle": ratio(floor, rate["cycle"]),
+        "ratio_raw_with_args_over_cycle": ratio(fixed, rate["cycle"]),
     }
     # several clients: each a process with its own connection, one shared queue and team
     for i in range(PROCESSES * 2):
@@ -276,6 +306,8 @@ def cycle_figures(url: str) -> dict[str, Any]:
         "cycles_per_s": multi_rate,
         # more than one client's: a reserve retried because another client took the pair
         "round_trips_per_cycle": sum(r[2] for r in results) / (PROCESSES * CYCLES_EACH),
+        # reserve_next giving up after MAX_ATTEMPTS lost races (AcdError), over all clients
+        "reserves_given_up": sum(r[3] for r in results),
         "raw_cycles_per_s": raw_multi,
         "ratio_raw_over_cycle": ratio(raw_multi, multi_rate),
     }
@@ -389,6 +421,8 @@ def run() -> dict[str, Any]:
             figures["enqueue_per_s"] = _rate(
                 lambda: acd.enqueue(_caller(next(counter), clock.now())), 5_000
             )
+            figures["common_args"] = len(acd.scripts.common_keys) + 2  # + now, settings
+            figures["settings_bytes"] = len(acd.scripts.settings)
             figures["cycle"] = cycle_figures(server.url)
             figures.update(reserve_figures(server.url))
         finally:
@@ -414,9 +448,10 @@ def render(figures: dict[str, Any]) -> str:
         f"{single['ratio_raw_with_args_over_cycle']:>8.1f}",
         f"{multi['processes']:<12}{multi['cycles_per_s']:>10,.0f}{multi['raw_cycles_per_s']:>14,.0f}"
         f"{multi['ratio_raw_over_cycle']:>8.1f}"
-        f"   ({multi['round_trips_per_cycle']:.1f} round trips per cycle)",
+        f"   ({multi['round_trips_per_cycle']:.1f} round trips per cycle, "
+        f"{multi['reserves_given_up']} reserves given up)",
         "(raw: the same number of EVALSHA round trips per cycle, of `return 1`; "
-        "+ACD args: of lib.lua + `return 1` with the 25 common KEYS/ARGV)",
+        f"+ACD args: of lib.lua + `return 1` with the {figures['common_args']} common KEYS/ARGV)",
         f"Redis's time in scripts: {single['server_us_per_cycle']:,.0f} µs per cycle; "
         "per EVALSHA: "
         + ", ".join(f"{k} {v:,.1f} µs" for k, v in single["server_us_per_evalsha"].items()),

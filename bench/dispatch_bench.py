@@ -197,7 +197,7 @@ def run_worker(kind: str, samples: int = SAMPLES) -> dict[str, Any]:
                     stderr=subprocess.STDOUT, start_new_session=True,
                 )  # fmt: skip
             worker = Child(kind, process, log_path)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90
             while b"Listening on" not in log_path.read_bytes():
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"worker did not start:\n{worker.log_tail()}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rq import Worker
 
 from acd import jobs as acd_jobs
+from helpline.cli import WORKER_MAINTENANCE_S, WORKER_TTL_S
 from helpline.log import configure_logging
 from helpline.runtime import get_runtime
 
@@ -16,9 +17,12 @@ def main() -> None:
     configure_logging()
     runtime = get_runtime()
     acd_jobs.start_periodic(runtime)
-    Worker([runtime.queue], connection=runtime.rq_redis).work(
-        with_scheduler=True, logging_level="INFO"
-    )
+    Worker(  # the product's settings but for the class: only the fork differs
+        [runtime.queue],
+        connection=runtime.rq_redis,
+        maintenance_interval=WORKER_MAINTENANCE_S,
+        worker_ttl=WORKER_TTL_S,
+    ).work(with_scheduler=True, logging_level="INFO")
 
 
 if __name__ == "__main__":

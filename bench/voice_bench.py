@@ -1,15 +1,18 @@
 """``/voice/incoming``: latency in process (the app's own time), then throughput and latency
 over HTTP under gunicorn next to a bare Flask endpoint returning constant TwiML with the same
 gunicorn settings (2 gthread workers x 4 threads, as ``helpline serve``), with one client and
-with several client processes at once.
+with several client processes at once; and the Enqueue waitUrl in process.
 
 Each request is a new call (a fresh CallSid) signed like Twilio, on a line open around the clock,
 so it does the real work: signature check, hours, call record creation (Lua), TwiML rendering.
-The ratios (product / bare) are taken within the same run. Run: ``python -m bench voice``.
+Both servers run at once and each phase alternates between them in rounds, so the ratios
+(product / bare) are taken within the same run under the same load. Run:
+``python -m bench voice``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ from ivr.twiml import QUEUE_WAIT_PATH
 REQUESTS = 2_000  # per phase (one client; all clients together)
 WARMUP = 200
 CLIENTS = 4  # client processes of the concurrent phase
+ROUNDS = 5  # each phase alternates bare and product in this many rounds
 WAITING = 1_000  # callers in the queue for the waitUrl figures
 TOKEN = "bench-auth-token-0123456789"
 
@@ -141,12 +146,12 @@ def _client_run(url: str, first: int, count: int, barrier: Any, out: Any) -> Non
     out.put((samples, time.perf_counter() - wall))
 
 
-def _phase(url: str, clients: int, offset: int) -> dict[str, Any]:
-    """REQUESTS calls from ``clients`` processes started together: latency (ms) and req/s."""
+def _phase(url: str, clients: int, count: int, offset: int) -> tuple[list[float], float]:
+    """``count`` calls from ``clients`` processes started together: latencies (ms), wall (s)."""
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(clients) if clients > 1 else None
     out = ctx.Queue()
-    each = REQUESTS // clients
+    each = count // clients
     procs = [
         ctx.Process(target=_client_run, args=(url, offset + i * 100_000, each, barrier, out))
         for i in range(clients)
@@ -156,16 +161,12 @@ def _phase(url: str, clients: int, offset: int) -> dict[str, Any]:
     results = [out.get(timeout=600) for _ in procs]
     for p in procs:
         p.join()
-    samples = [s for got, _ in results for s in got]
-    figures = summary(samples)
-    figures["clients"] = clients
-    figures["req_per_s"] = len(samples) / max(wall for _, wall in results)
-    return figures
+    return [s for got, _ in results for s in got], max(wall for _, wall in results)
 
 
-def over_http(tmp: Path, redis_url: str, module: str, offset: int) -> dict[str, Any]:
-    """Gunicorn (2 gthread workers x 4 threads, as `helpline serve`): one client, then
-    CLIENTS client processes."""
+@contextlib.contextmanager
+def _gunicorn(tmp: Path, redis_url: str, module: str) -> Iterator[str]:
+    """Gunicorn as `helpline serve` runs it (2 gthread workers x 4 threads); its URL."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     args = [
@@ -177,26 +178,45 @@ def over_http(tmp: Path, redis_url: str, module: str, offset: int) -> dict[str, 
         stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        wait_http(f"{public}/healthz")
-        url = f"{public}/voice/incoming"
-        return {
-            "one": _phase(url, 1, offset),
-            "many": _phase(url, CLIENTS, offset + 1_000_000),
-        }
+        wait_http(f"{public}/healthz", timeout=90)
+        yield f"{public}/voice/incoming"
     finally:
         server.terminate()
         server.wait(10)
 
 
+def over_http(tmp: Path, redis_url: str) -> dict[str, Any]:
+    """Both servers up at once; one client, then CLIENTS client processes, each phase in
+    ROUNDS rounds alternating bare and product, so that load swings hit both alike."""
+    modules = {"bare": "bench.bare_app:app", "product": "helpline.wsgi:app"}
+    figures: dict[str, Any] = {name: {} for name in modules}
+    with contextlib.ExitStack() as stack:
+        urls = {n: stack.enter_context(_gunicorn(tmp, redis_url, m)) for n, m in modules.items()}
+        for p, (phase, clients) in enumerate((("one", 1), ("many", CLIENTS))):
+            samples: dict[str, list[float]] = {name: [] for name in modules}
+            wall = dict.fromkeys(modules, 0.0)
+            for r in range(ROUNDS):
+                for k, name in enumerate(modules):
+                    offset = (k + 1) * 100_000_000 + p * 10_000_000 + r * 1_000_000
+                    got, seconds = _phase(urls[name], clients, REQUESTS // ROUNDS, offset)
+                    samples[name] += got
+                    wall[name] += seconds
+            for name in modules:
+                f = summary(samples[name])
+                f["clients"] = clients
+                f["req_per_s"] = len(samples[name]) / wall[name]
+                figures[name][phase] = f
+    return figures
+
+
 def run() -> dict[str, Any]:
-    """Measure the three setups on one private Redis; the figures."""
+    """Measure in process, then both servers over HTTP, on one private Redis; the figures."""
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as name:
         tmp = Path(name)
         redis = start_private(tmp / "redis")
         try:
             figures: dict[str, Any] = {"in_process_ms": in_process(tmp, redis.url)}
-            figures["bare"] = over_http(tmp, redis.url, "bench.bare_app:app", 10_000_000)
-            figures["product"] = over_http(tmp, redis.url, "helpline.wsgi:app", 20_000_000)
+            figures.update(over_http(tmp, redis.url))
         finally:
             redis.stop()
     for phase in ("one", "many"):
@@ -213,7 +233,8 @@ def render(figures: dict[str, Any]) -> str:
     """The printed table."""
     ip = figures["in_process_ms"]
     lines = [
-        f"/voice/incoming, {REQUESTS} new calls per phase (each client warms up first)",
+        f"/voice/incoming, {REQUESTS} new calls per server and phase, in {ROUNDS} rounds "
+        "alternating the servers (each client warms up first)",
         f"in process (Flask test client, real Redis): p50 {ip['p50']:.2f} ms, "
         f"p99 {ip['p99']:.2f} ms; a call record takes {ip['call_record_bytes']:.0f} bytes",
         f"waitUrl in process, {WAITING:,} waiting: announcement p50 "

@@ -34,6 +34,18 @@ from helpline.settings import Settings
 SUPERVISOR_EVERY_S = 0.2  # how often the supervisor looks at the worker
 RESTART_DELAY_S = 0.5  # a supervisor waits a little before restarting a dead process
 WORKERS = 2  # as the deployment guide runs them (docs/deployment.md)
+#: The app's Twilio client timeout in a fault run, in simulated seconds: the production
+#: default (TWILIO_HTTP_TIMEOUT, 10 s) on the run's clock, so that a hung request stalls a
+#: worker as long, for the simulated callers, as it would for real ones.
+HTTP_TIMEOUT_SIMULATED_S = 10.0
+#: ... but never under this many real seconds: the simulator shares the machine with the run.
+HTTP_TIMEOUT_FLOOR_S = 1.0
+
+
+def http_timeout(speed: float) -> float:
+    """The real seconds of TWILIO_HTTP_TIMEOUT for a run whose clock goes ``speed`` times
+    faster than real time."""
+    return max(HTTP_TIMEOUT_FLOOR_S, HTTP_TIMEOUT_SIMULATED_S / speed)
 
 
 class AofRedis:
@@ -112,6 +124,7 @@ class FaultProduct:
     port: int
     web: Child
     workers: list[Child]
+    http_timeout: float  # TWILIO_HTTP_TIMEOUT of the app's processes, real seconds
     worker_restarts: int = 0
     _stopping: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -237,6 +250,7 @@ def start_product(data_dir: Path, config_text: str, **sim_options: Any) -> Fault
             HELPLINE_DATA_DIR=str(data_dir),
             PUBLIC_BASE_URL=public,
             SECRET_KEY=secrets.token_hex(32),
+            TWILIO_HTTP_TIMEOUT=f"{http_timeout(sim.config.speed):g}",
             **sim.app_environment(),
         )
         runtime = build_runtime(Settings.from_env(env))
@@ -249,6 +263,8 @@ def start_product(data_dir: Path, config_text: str, **sim_options: Any) -> Fault
             stack.stop()
         redis_server.stop()
         raise
-    product = FaultProduct(sim, runtime, stack, redis_server, port, web, workers)
+    product = FaultProduct(
+        sim, runtime, stack, redis_server, port, web, workers, runtime.settings.twilio_http_timeout
+    )
     product.supervise()
     return product

@@ -139,11 +139,17 @@ def redis_crash(ctx: FaultContext) -> None:
             return
 
 
+#: A held REST answer comes this many times the app's client timeout late: too late.
+REST_HOLD_FACTOR = 1.2
+
+
 def _faults_for_window(**settings: float) -> Callable[[FaultContext], None]:
     def play(ctx: FaultContext) -> None:
         cfg = ctx.product.sim.config.faults
         for name, value in settings.items():
             setattr(cfg, name, value)
+        if cfg.rest_timeout_rate:  # answers held past the app's client timeout
+            cfg.rest_timeout_s = REST_HOLD_FACTOR * ctx.product.http_timeout
         try:
             while ctx.sleep(0.5):
                 pass
@@ -187,7 +193,7 @@ SCENARIOS = {
         Scenario(
             "rest-timeout",
             "Twilio REST: a quarter of requests served but never answered in time",
-            _faults_for_window(rest_timeout_rate=0.25, rest_timeout_s=12.0),
+            _faults_for_window(rest_timeout_rate=0.25),
         ),
         Scenario(
             "rest-slow", "Twilio REST: every answer 2 s late", _faults_for_window(rest_delay_s=2.0)

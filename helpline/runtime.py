@@ -92,7 +92,9 @@ class Runtime:
     @cached_property
     def _twilio(self) -> Client:
         s = self.settings
-        return make_client(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url)
+        return make_client(
+            s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base_url, s.twilio_http_timeout
+        )
 
     def public_url(self, path: str) -> str:
         """Absolute URL Twilio should call for ``path`` (PUBLIC_BASE_URL + path)."""

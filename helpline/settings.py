@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
 TWILIO_API = "https://api.twilio.com"
+DEFAULT_TWILIO_HTTP_TIMEOUT = 10.0  # seconds (TWILIO_HTTP_TIMEOUT)
 MODES = ("production", "demo", "test")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -465,6 +466,8 @@ class Settings:
     twilio_twiml_app_sid: str | None = None  # TWILIO_TWIML_APP_SID (AP…), outgoing calls
     # RQ_REDIS_URL: where RQ keeps its queues when not on REDIS_URL (required with a Cluster).
     rq_redis_url: str | None = field(default=None, repr=False)
+    # TWILIO_HTTP_TIMEOUT: seconds a REST request to Twilio may take before the client gives up.
+    twilio_http_timeout: float = DEFAULT_TWILIO_HTTP_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, mode: str | None = None) -> Settings:
@@ -506,8 +509,23 @@ class Settings:
             data_dir=Path(env.get("HELPLINE_DATA_DIR", "var")).resolve(),
             clock_speed=speed,
             clock_origin=origin,
+            twilio_http_timeout=_http_timeout(env),
             **_softphone(env),
         )
+
+
+def _http_timeout(env: Mapping[str, str]) -> float:
+    """TWILIO_HTTP_TIMEOUT: a positive number of seconds, at most a minute."""
+    raw = env.get("TWILIO_HTTP_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TWILIO_HTTP_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 60:
+        raise ConfigError(f"TWILIO_HTTP_TIMEOUT must be seconds between 0 and 60, not {raw!r}")
+    return value
 
 
 def _redis_urls(env: Mapping[str, str]) -> tuple[str | None, str | None]:

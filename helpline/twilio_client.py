@@ -8,13 +8,13 @@ from urllib.parse import urlsplit, urlunsplit
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from helpline.settings import TWILIO_API
+from helpline.settings import DEFAULT_TWILIO_HTTP_TIMEOUT, TWILIO_API
 
 
 class RebasedHttpClient(TwilioHttpClient):
     """Sends every request for a ``*.twilio.com`` host to ``base_url`` instead."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = DEFAULT_TWILIO_HTTP_TIMEOUT) -> None:
         super().__init__(timeout=timeout)
         self.base = urlsplit(base_url)
 
@@ -27,8 +27,11 @@ class RebasedHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-def make_client(account_sid: str, auth_token: str, base_url: str) -> Client:
-    """A twilio `Client`; requests go to ``base_url`` when it is not Twilio's own."""
+def make_client(
+    account_sid: str, auth_token: str, base_url: str, timeout: float = DEFAULT_TWILIO_HTTP_TIMEOUT
+) -> Client:
+    """A twilio `Client` giving up on a request after ``timeout`` seconds; requests go to
+    ``base_url`` when it is not Twilio's own."""
     if base_url.rstrip("/") == TWILIO_API:
-        return Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=10))
-    return Client(account_sid, auth_token, http_client=RebasedHttpClient(base_url))
+        return Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    return Client(account_sid, auth_token, http_client=RebasedHttpClient(base_url, timeout))

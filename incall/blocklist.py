@@ -69,10 +69,20 @@ def caller_of_call(runtime: Runtime, call_sid: str) -> str:
 
 def is_blocked(runtime: Runtime, caller_hash: str) -> bool:
     """True while ``caller_hash`` is blocked (one round trip: ZSCORE)."""
-    if not HASH_RE.match(caller_hash):
+    if not can_be_blocked(caller_hash):
         return False  # anonymous or malformed: never blocked
     score = runtime.redis.zscore(runtime.keys.incall_blocked, caller_hash)
-    return score is not None and score > to_ms(runtime.clock.now())
+    return block_active(score, runtime.clock.now())
+
+
+def can_be_blocked(caller_hash: str) -> bool:
+    """True for a pseudonym (anonymous and malformed callers are never blocked)."""
+    return bool(HASH_RE.match(caller_hash))
+
+
+def block_active(score: float | None, now: datetime) -> bool:
+    """True when a block ending at ``score`` (ms, the blocklist's zset score) is still on."""
+    return score is not None and score > to_ms(now)
 
 
 def block(

@@ -38,10 +38,15 @@ def incoming(runtime: Runtime, req: VoiceRequest) -> Turn:
         log.warning("voice_request_without_call_sid", route="incoming")
         return flow.cannot_serve(options)
     sid, keys, now = req.call_sid, runtime.keys, runtime.clock.now()
+    caller = pseudonymise(runtime.settings.secret_key, req.caller)
+    # One round trip for what a new call needs to know: its record, the day's exceptions to
+    # the opening hours and whether the caller is blocked.
     pipe = runtime.redis.pipeline(transaction=False)
     pipe.hgetall(keys.call(sid))
     pipe.hgetall(keys.hours_exceptions)
-    raw_record, raw_exceptions = pipe.execute()
+    if blocklist.can_be_blocked(caller):
+        pipe.zscore(keys.incall_blocked, caller)
+    raw_record, raw_exceptions, *block_score = pipe.execute()
     existing = callstore.parse(sid, cast(dict[str, str], raw_record))
     if existing is not None and existing.known:
         log.info("call_resumed", call=sid, step=existing.step.value)
@@ -53,14 +58,15 @@ def incoming(runtime: Runtime, req: VoiceRequest) -> Turn:
         hours_store.schedule(config),
         hours_store.parse_exceptions(cast(dict[str, str], raw_exceptions)),
     )
-    turn = flow.begin(_new_record(runtime, req, now, options), status, now, config.zone, options)
+    record = _new_record(runtime, req, caller, now, options)
+    turn = flow.begin(record, status, now, config.zone, options)
     assert turn.record is not None
     stored, created = callstore.create(
         runtime.redis, keys, turn.record, config.privacy.call_record_ttl, now
     )
     if not created:  # the same CallSid arrived twice at once; the other request won
         return _carry_out(runtime, stored, flow.resume(stored, options), now)
-    if status.open and blocklist.is_blocked(runtime, stored.caller):
+    if status.open and blocklist.block_active(next(iter(block_score), None), now):
         log.warning("blocked_caller_refused", call=sid, platform=stored.platform)
         acd.record_outcome(runtime, sid, Outcome.OVERFLOWED, reason="blocked")
         busy = EnqueueResult(queued=False, reason="queue_full")  # neutral: "all busy"
@@ -172,8 +178,10 @@ def waiting_caller(runtime: Runtime, record: CallRecord, now: datetime) -> Waiti
     )
 
 
-def _new_record(runtime: Runtime, req: VoiceRequest, now: datetime, options: Options) -> CallRecord:
-    """A call's first record: a pseudonym for the caller, the platform tag, nothing raw."""
+def _new_record(
+    runtime: Runtime, req: VoiceRequest, caller: str, now: datetime, options: Options
+) -> CallRecord:
+    """A call's first record: the caller's pseudonym, the platform tag, nothing raw."""
     assert req.call_sid is not None
     platforms = runtime.config.platforms
     # A partner's token binds the platform into the caller's identity: it beats any claim.
@@ -189,7 +197,7 @@ def _new_record(runtime: Runtime, req: VoiceRequest, now: datetime, options: Opt
     )
     return CallRecord(
         call_sid=req.call_sid,
-        caller=pseudonymise(runtime.settings.secret_key, req.caller),
+        caller=caller,
         platform=platform,
         channel=req.channel,
         created_at=to_ms(now),

@@ -11,7 +11,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from helpline.twilio_client import RebasedHttpClient, make_client
+from helpline.twilio_client import make_client
 from simulator import SimConfig, Simulator
 from simulator.faults import CallbackFaults, FaultConfig
 
@@ -29,10 +29,7 @@ def sim() -> Iterator[Simulator]:
 
 def client_for(sim: Simulator, timeout: float = 10.0):
     """The application's Twilio client (helpline.twilio_client), pointed at ``sim``."""
-    client = make_client(sim.config.account_sid, AUTH_TOKEN, sim.base_url)
-    if timeout != 10.0:
-        client.http_client = RebasedHttpClient(sim.base_url, timeout=timeout)
-    return client
+    return make_client(sim.config.account_sid, AUTH_TOKEN, sim.base_url, timeout)
 
 
 def test_rest_errors_answer_a_5xx_in_twilios_shape_and_change_nothing(sim) -> None:
@@ -60,6 +57,36 @@ def test_the_apps_twilio_client_never_waits_forever() -> None:
     """The app's REST client has a finite timeout (a REST call cannot hang a job for ever)."""
     client = make_client("AC" + "0" * 32, AUTH_TOKEN, "http://127.0.0.1:9")
     assert client.http_client.timeout is not None and client.http_client.timeout <= 30
+
+
+def test_twilio_http_timeout_sets_the_apps_client_timeout(sim) -> None:
+    """TWILIO_HTTP_TIMEOUT reaches the runtime's client, and a webhook's shorter limit never
+    lengthens it."""
+    from acd.twilio_ops import with_timeout
+    from helpline.runtime import build_runtime
+    from helpline.settings import Settings
+
+    env = {"HELPLINE_MODE": "test", **sim.app_environment()}
+    runtime = build_runtime(Settings.from_env({**env, "TWILIO_HTTP_TIMEOUT": "0.3"}))
+    assert runtime.twilio.http_client.timeout == 0.3
+    assert with_timeout(runtime.twilio, 3.0).http_client.timeout == 0.3
+    default = build_runtime(Settings.from_env(env))
+    assert with_timeout(default.twilio, 3.0).http_client.timeout == 3.0
+    sim.config.faults.rest_timeout_rate = 1.0
+    sim.config.faults.rest_timeout_s = 1.0
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.Timeout):
+        runtime.twilio.queues.create(friendly_name="helpline")
+    assert time.monotonic() - started < 0.9
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "61", "ten", "nan", "inf"])
+def test_a_bad_twilio_http_timeout_is_refused_by_name(raw: str) -> None:
+    """A timeout that is not a number of seconds in (0, 60] stops the process at start."""
+    from helpline.settings import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="TWILIO_HTTP_TIMEOUT"):
+        Settings.from_env({"HELPLINE_MODE": "test", "TWILIO_HTTP_TIMEOUT": raw})
 
 
 def test_a_slow_api_answers_no_sooner_than_its_delay(sim) -> None:
