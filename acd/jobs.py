@@ -42,6 +42,12 @@ SWEEP_EVERY_S = 3
 #: Lifetime of the "dispatch pending" flag: a lost dispatch job blocks requests this long at
 #: most (the sweep dispatches meanwhile).
 DISPATCH_FLAG_TTL_S = 10
+#: Seconds (of the helpline's clock) between two checks with Twilio that the call of a
+#: counsellor on a call is still up (`check_calls`): a lost status callback frees them this
+#: long after the call ended, at most (plus a sweep).
+CALL_CHECK_EVERY_S = 60
+#: Twilio's statuses of a call that is over.
+FINAL_CALL_STATUSES = frozenset({"completed", "canceled", "failed", "busy", "no-answer"})
 #: Offers made by one dispatch at most (each one is a REST call); the next dispatch goes on.
 MAX_OFFERS_PER_DISPATCH = 100
 #: Finished jobs are not worth keeping; failed ones are kept a day for inspection.
@@ -337,10 +343,89 @@ def sweep() -> dict[str, int]:
     # Overflowed callers are told by their next waitUrl request (<Leave/>, then the Enqueue
     # action says where else to find help): no REST call needed.
     step("overflowed", acd.overflow_waited_too_long)
+    step("calls_checked", lambda: check_calls(runtime, acd))
     step("dispatched", dispatch)
     if errors:
         raise errors[0]
     return done
+
+
+# -- calls whose end never reached us ----------------------------------------------------------
+
+
+def call_check_every(runtime: Runtime) -> float:
+    """Real seconds between two checks of the same call (`CALL_CHECK_EVERY_S` on the clock)."""
+    return max(sweep_every(runtime), CALL_CHECK_EVERY_S / max(runtime.settings.clock_speed, 1.0))
+
+
+def check_calls(runtime: Runtime, acd: Acd) -> list[str]:
+    """Have a worker ask Twilio about the call of every counsellor on a call for longer than
+    `CALL_CHECK_EVERY_S` (each call at most once per period); the reservations to be checked.
+
+    A counsellor leaves ``on_call`` when their leg's ``completed`` status callback arrives.
+    When it never does (Redis was down when it came, a crash lost the write, a proxy dropped
+    it: Twilio does not send it again), nothing else would ever free them."""
+    states = runtime.redis.hgetall(runtime.keys.states)
+    on_call = sorted(cid for cid, state in states.items() if state == "on_call")
+    if not on_call:
+        return []
+    now, every = runtime.clock.now(), call_check_every(runtime)
+    rids = []
+    for cid in on_call:
+        counsellor = acd.get_counsellor(cid)
+        if counsellor is None or not counsellor.reservation_id:
+            continue
+        if (now - counsellor.state_since).total_seconds() < CALL_CHECK_EVERY_S:
+            continue
+        rid = counsellor.reservation_id
+        if runtime.redis.set(runtime.keys.call_check(rid), "1", nx=True, ex=max(1, round(every))):
+            _enqueue(runtime, check_call, rid, retry=True)
+            rids.append(rid)
+    return rids
+
+
+def check_call(rid: str) -> str:
+    """Ask Twilio whether the counsellor's leg of accepted reservation ``rid`` is still up; when
+    it is over, end the call as its status callback would have. ``live``, ``ended`` (this
+    check ended it) or ``over`` (nothing to check any more)."""
+    runtime = get_runtime()
+    acd = Acd(runtime)
+    reservation = acd.get_reservation(rid)
+    if reservation is None or reservation.status is not ReservationStatus.ACCEPTED:
+        return "over"
+    leg = reservation.counsellor_call_sid
+    if not leg:
+        return "over"
+    try:
+        status = twilio_ops.call_status(runtime, leg)
+    except Exception as exc:
+        if not twilio_ops.is_gone(exc):
+            raise  # RQ retries; the next sweep's check comes anyway
+        status = "gone"
+    if status not in FINAL_CALL_STATUSES and status != "gone":
+        return "live"
+    ended = counsellor_leg_completed(runtime, acd, rid)
+    log.warning(
+        "acd.call_end_recovered",
+        reservation=rid,
+        counsellor=reservation.counsellor_id,
+        counsellor_call_sid=leg,
+        status=status,
+        ended=ended,
+    )
+    return "ended" if ended else "over"
+
+
+def counsellor_leg_completed(runtime: Runtime, acd: Acd, rid: str) -> bool:
+    """The counsellor's leg of accepted reservation ``rid`` is over: end the call (a leg of a
+    warm transfer in progress ends it its own way, `acd.transfer`), then dispatch; False when
+    that was already done."""
+    from acd import transfer  # it builds on this module
+
+    ended = transfer.leg_ended(runtime, acd, rid) or acd.call_ended(rid)
+    if ended:
+        request_dispatch(runtime)
+    return bool(ended)
 
 
 def sweep_every(runtime: Runtime) -> float:

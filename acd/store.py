@@ -618,8 +618,8 @@ class Acd:
         Raises `UnknownCounsellor`; `InvalidTransition` for another target state, and its
         subclass `CounsellorBusy` while the counsellor is reserved or on a call.
 
-        ``force`` is the duty manager's way out when a call's end never reached us (a lost
-        status callback leaves the counsellor on-call for ever): a pending offer is failed as
+        ``force`` is the duty manager's way out when a call's end never reached us (the sweep's
+        `acd.jobs.check_calls` would free them within a minute): a pending offer is failed as
         ``canceled`` (the caller keeps their place), a call is ended (wrap-up skipped), then the
         state is set. Each step is one of the atomic operations above."""
         target = CounsellorState.parse(state) if isinstance(state, str) else state

@@ -668,9 +668,7 @@ def offer_status(rid: str) -> Response:
             jobs.request_dispatch(runtime)
     elif status == "completed":
         if reservation.status is ReservationStatus.ACCEPTED:
-            # A leg of a warm transfer in progress ends it its own way (acd.transfer).
-            if transfer.leg_ended(runtime, acd, rid) or acd.call_ended(rid):
-                jobs.request_dispatch(runtime)
+            jobs.counsellor_leg_completed(runtime, acd, rid)
         elif reservation.status is ReservationStatus.PENDING:
             # Over without acceptance: answered and left unanswered (declined), or not.
             reason = OfferFailure.DECLINED if form.call_duration else OfferFailure.NO_ANSWER

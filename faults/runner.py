@@ -324,8 +324,12 @@ def _settle(product: FaultProduct) -> None:
             break
         time.sleep(0.2)
     sim.dispatcher.drain(15)
-    # Every counsellor free again (or on break), or time for the sweep to end wrap-ups.
-    runtime, deadline = product.runtime, time.monotonic() + WRAP_UP / sim.clock.speed + 5.0
+    # Every counsellor free again (or on break), or time for the sweep to find calls whose end
+    # was lost (one check period) and to end wrap-ups.
+    from acd.jobs import CALL_CHECK_EVERY_S
+
+    runtime = product.runtime
+    deadline = time.monotonic() + (CALL_CHECK_EVERY_S + WRAP_UP) / sim.clock.speed + 5.0
     busy = ("reserved", "on_call", "wrap_up")
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):

@@ -30,6 +30,7 @@ several of them also runs on Redis Cluster. A test (tests/test_keys.py) pins the
 | ``acd:caller:xfer-<rid>``    | hash   | acd Lua (transfer_start/step); a warm transfer of call ``<rid>``: a caller-like queue entry (kind, state, skill, from) in its skill's pool queue | while live; a day once over |
 | ``acd:transfers``            | hash   | acd Lua (transfer_start/step); live warm transfers, ``xfer-<rid>`` → the id of the counsellor who asked (never offered it) | entries removed when the transfer ends |
 | ``acd:offer_seq:<rid>``      | zset   | acd.views (offer status callbacks); counsellor leg CallSid → highest SequenceNumber seen | 1 day |
+| ``acd:call_check:<rid>``     | string | acd.jobs (sweep, SET NX); the call of ``<rid>`` was last checked with Twilio (a lost end) | ``call_check_every`` |
 | ``acd:callback:<CallSid>``   | string | acd Lua (callback_request); the caller's number for virtual hold, AES-GCM sealed (acd/callback.py), never in clear | deleted when the callback is answered or missed for good; else ``callback_ttl`` + 15 min |
 | ``acd:callbacks``            | zset   | acd Lua; callers waiting for a callback, CallSid → deadline (ms) | until they are answered or missed |
 | ``acd:callback_retry``       | zset   | acd Lua; callers whose callback was not answered, CallSid → next attempt not before (ms) | until that time (reserve moves them back) |
@@ -186,6 +187,11 @@ class Keys:
     def offer_seq(self, reservation_id: str) -> str:
         """Highest status-callback SequenceNumber seen per counsellor leg of an offer."""
         return f"{self.prefix}acd:offer_seq:{reservation_id}"
+
+    def call_check(self, reservation_id: str) -> str:
+        """Set while the sweep need not ask Twilio again whether the call of ``reservation_id``
+        is still up (`acd.jobs.check_calls`)."""
+        return f"{self.prefix}acd:call_check:{reservation_id}"
 
     def callback_number(self, call_sid: str) -> str:
         """The sealed number of a caller waiting for a callback (virtual hold)."""

@@ -33,10 +33,12 @@ class RecordedRequest:
 
 @dataclass
 class FakeTwilioHttp(HttpClient):
-    """Records every request; ``fail_next`` makes the next N answer with that status."""
+    """Records every request; ``fail_next`` makes the next N answer with that status;
+    ``statuses`` gives the status a fetched call reports (default ``queued``)."""
 
     requests: list[RecordedRequest] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def request(  # type: ignore[override]
@@ -61,7 +63,10 @@ class FakeTwilioHttp(HttpClient):
             return Response(201, json.dumps(_call(sid, body)))
         m = re.search(r"/Calls/(CA\w+)\.json$", url)
         if m:
-            return Response(200, json.dumps(_call(m.group(1), body)))
+            call = _call(m.group(1), body)
+            if method == "GET" and m.group(1) in self.statuses:
+                call["status"] = self.statuses[m.group(1)]
+            return Response(200, json.dumps(call))
         m = re.search(r"/Queues/(QU\w+)/Members/(CA\w+)\.json$", url)
         if m:
             member = {

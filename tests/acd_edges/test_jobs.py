@@ -108,6 +108,60 @@ def test_sweep_ends_wrap_ups_then_dispatches(
     assert twilio_http.calls_created()[-1].data["To"] == "client:amina"
 
 
+def test_the_sweep_frees_a_counsellor_whose_call_ended_without_a_status_callback(
+    runtime, acd, clock, caller, counsellor, twilio_http
+) -> None:
+    """Redis was down when the leg's ``completed`` came (Twilio never sends it again): once
+    the call is a check period old, the sweep asks Twilio, and a call that is over is ended
+    as the callback would have ended it; a live call is left alone and asked about once per
+    period."""
+    counsellor("amina")
+    caller(1)
+    jobs.dispatch()
+    acd.accept("1")
+    assert acd.get_counsellor("amina").state is CounsellorState.ON_CALL
+    fetches = lambda: [r for r in twilio_http.requests if r.method == "GET"]  # noqa: E731
+    assert jobs.sweep()["calls_checked"] == 0  # a call just started: not asked about
+    clock.advance(jobs.CALL_CHECK_EVERY_S + 1)
+    assert jobs.sweep()["calls_checked"] == 1
+    assert fetches()[-1].path.endswith(f"/Calls/{AMINA_LEG}.json")
+    assert acd.get_counsellor("amina").state is CounsellorState.ON_CALL  # Twilio: still up
+    twilio_http.statuses[AMINA_LEG] = "completed"
+    assert jobs.sweep()["calls_checked"] == 0  # asked once per period
+    runtime.redis.delete(runtime.keys.call_check("1"))  # the period has passed
+    assert jobs.sweep()["calls_checked"] == 1
+    assert acd.get_counsellor("amina").state is CounsellorState.WRAP_UP
+    assert acd.get_reservation("1").status is ReservationStatus.ENDED
+    assert jobs.check_call("1") == "over"  # a late check changes nothing
+
+
+def test_a_call_twilio_no_longer_knows_is_over(
+    runtime, acd, clock, caller, counsellor, twilio_http
+) -> None:
+    """A 404 for the counsellor's leg: the call is over."""
+    counsellor("amina")
+    caller(1)
+    jobs.dispatch()
+    acd.accept("1")
+    twilio_http.fail_next = [404]
+    assert jobs.check_call("1") == "ended"
+    assert acd.get_counsellor("amina").state is CounsellorState.WRAP_UP
+
+
+def test_a_failing_check_is_retried_and_changes_nothing(
+    runtime, acd, caller, counsellor, twilio_http
+) -> None:
+    """Twilio answering 503: the job raises (RQ retries); the counsellor stays on the call."""
+    counsellor("amina")
+    caller(1)
+    jobs.dispatch()
+    acd.accept("1")
+    twilio_http.fail_next = [503]
+    with pytest.raises(Exception, match="fake failure"):
+        jobs.check_call("1")
+    assert acd.get_counsellor("amina").state is CounsellorState.ON_CALL
+
+
 def test_sweep_overflows_callers_past_max_wait(runtime, acd, clock, caller, counsellor) -> None:
     """Waited max_wait: overflowed (their waitUrl will answer <Leave/>)."""
     counsellor("amina", state="break")

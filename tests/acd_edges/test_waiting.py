@@ -229,3 +229,4 @@ def test_edge_key_names_are_pinned() -> None:
     assert k.dispatch_pending == "hl:{3018}:acd:dispatch_pending"
     assert k.announced("CA1") == "hl:{3018}:acd:announced:CA1"
     assert k.offer_seq("7") == "hl:{3018}:acd:offer_seq:7"
+    assert k.call_check("7") == "hl:{3018}:acd:call_check:7"
