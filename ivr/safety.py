@@ -7,9 +7,13 @@ short apology, the alternatives (chat, website, 17/112, 119), then either a ``<R
 the CallSid, never the payload. It touches no Redis (Redis may be what failed), and if even the
 templates fail, a constant document is sent.
 
-The redirect is left out when it could loop or make no sense: no usable CallSid, the error came
-from ``/voice/rejoin`` or ``/voice/fallback`` themselves, a status callback, or a leg Twilio
-placed (``Direction`` outbound: a counsellor), who only hears the apology.
+The redirect is left out when it makes no sense: no usable CallSid, a status callback, or a leg
+Twilio placed (``Direction`` outbound: a counsellor), who only hears the apology.
+
+When ``/voice/rejoin`` or ``/voice/fallback`` fail themselves (Redis restarting, a Sentinel
+failover), the caller is not cut off: they hear "please stay on the line", a pause of
+`HOLD_PAUSE_S`, and ``/voice/rejoin`` is tried again, `MAX_REJOIN_ATTEMPTS` times in all
+(``?attempt=N`` counts them: no loop), about a minute; only then the alternatives and goodbye.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from ivr.twiml import REJOIN_PATH, twiml
 
 log = get_logger("ivr.safety")
 
-NO_REDIRECT = frozenset({"ivr.rejoin", "ivr.fallback", "ivr.status"})
+NO_REDIRECT = frozenset({"ivr.status"})
+#: Routes whose failure is retried after a pause rather than sending the caller round again.
+RETRIED = frozenset({"ivr.rejoin", "ivr.fallback"})
+#: Attempts at /voice/rejoin after it or the fallback failed, and the pause before each: long
+#: enough to ride out a Redis restart or a Sentinel failover (10-30 s).
+MAX_REJOIN_ATTEMPTS = 8
+HOLD_PAUSE_S = 5
 MINIMAL = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<Response>'
     '<Say language="fr-FR">Désolé, nous rencontrons un problème technique. En cas de danger '
@@ -49,7 +59,35 @@ def voice_error(exc: Exception) -> Response:
     )
     outbound = _form_value("Direction").lower().startswith("outbound")
     rejoin = bool(call_sid) and request.endpoint not in NO_REDIRECT and not outbound
+    if rejoin and request.endpoint in RETRIED:
+        attempt = _attempt()
+        if attempt < MAX_REJOIN_ATTEMPTS:
+            return hold_twiml(attempt + 1)
+        rejoin = False  # tried long enough: the alternatives, goodbye
     return safe_twiml(rejoin=rejoin, counsellor=outbound)
+
+
+def hold_twiml(attempt: int) -> Response:
+    """ "Please stay on the line", a pause, then ``/voice/rejoin`` again (its ``attempt``)."""
+    try:
+        runtime = current_app.extensions["helpline"]
+        config = runtime.config
+        body = render_template(
+            "safe.xml",
+            lines=[prompt(config, config.helpline.default_language, "acd.please_hold")],
+            pause=HOLD_PAUSE_S,
+            redirect_url=runtime.public_url(f"{REJOIN_PATH}?attempt={attempt}"),
+        )
+    except Exception:  # the last resort must not fail (logged with its traceback)
+        log.exception("safe_twiml_failed")
+        body = MINIMAL
+    return twiml(body)
+
+
+def _attempt() -> int:
+    """``?attempt=N`` of a retried /voice/rejoin (0 when absent or not a small number)."""
+    raw = request.args.get("attempt", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 3 else 0
 
 
 def safe_twiml(*, rejoin: bool, counsellor: bool = False) -> Response:

@@ -17,6 +17,7 @@ import acd.service
 from helpline.app import create_app
 from helpline.runtime import Runtime
 from helpline.signature import twilio_signed
+from ivr import safety
 from ivr.safety import register_voice_error_handler
 from tests.conftest import TwilioClient
 from tests.ivr.conftest import CALLER_NUMBER, PUBLIC, FakeAcd, call_form, said, sid, twiml, verbs
@@ -136,10 +137,30 @@ def test_redis_outage_during_incoming_still_answers_safe_twiml(
     assert CALLER_NUMBER not in caplog.text and CALLER_NUMBER[1:] not in caplog.text
 
 
-def test_redis_outage_at_rejoin_hangs_up_instead_of_looping(twilio, fake_acd, redis_down) -> None:
-    """The redirect target failing too ends the call kindly: no redirect loop."""
-    root = twiml(twilio.post("/voice/rejoin", call_form()))
-    assert verbs(root)[-1] == "Hangup" and root.find("Redirect") is None
+def test_redis_outage_at_rejoin_holds_the_caller_then_ends_kindly(
+    twilio, fake_acd, redis_down
+) -> None:
+    """The redirect target failing too: "stay on the line", a pause, and /voice/rejoin again
+    (counted, about a minute in all: a Redis restart or failover), then the alternatives and
+    goodbye; never a loop."""
+    path, seen = "/voice/rejoin", []
+    for _ in range(safety.MAX_REJOIN_ATTEMPTS + 2):
+        root = twiml(twilio.post(path, call_form()))
+        seen.append(verbs(root))
+        if root.find("Redirect") is None:
+            break
+        path = root.find("Redirect").text.removeprefix(PUBLIC)
+        assert root.find("Pause").get("length") == str(safety.HOLD_PAUSE_S)
+    assert seen[:-1] == [["Say", "Pause", "Redirect"]] * safety.MAX_REJOIN_ATTEMPTS
+    assert seen[-1][-1] == "Hangup" and len(seen[-1]) >= 3  # apology, alternatives, goodbye
+    assert path == f"/voice/rejoin?attempt={safety.MAX_REJOIN_ATTEMPTS}"
+
+
+def test_a_failing_fallback_holds_the_caller_too(twilio, fake_acd, redis_down) -> None:
+    """Twilio's fallback failing (Redis down) sends the caller to the retried /voice/rejoin."""
+    root = twiml(twilio.post("/voice/fallback", call_form()))
+    assert verbs(root) == ["Say", "Pause", "Redirect"]
+    assert root.find("Redirect").text.endswith("/voice/rejoin?attempt=1")
 
 
 def test_after_an_acd_failure_the_caller_is_put_back_in_the_queue(
