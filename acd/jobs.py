@@ -186,7 +186,11 @@ def place_offer_failed(
         return
     rid = str(job.args[0])
     runtime = get_runtime()
-    released = Acd(runtime).offer_failed(rid, OfferFailure.FAILED)
+    # A permanent error (a bad endpoint) is a miss, so the counsellor is set aside; Twilio out
+    # of reach is not their doing (no miss: they are offered the next caller again).
+    permanent = exc_value is not None and _permanent(exc_value)
+    reason = OfferFailure.FAILED if permanent else OfferFailure.NOT_PLACED
+    released = Acd(runtime).offer_failed(rid, reason)
     log.error("acd.offer_released", reservation=rid, released=released)
     request_dispatch(runtime)
 

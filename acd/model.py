@@ -140,6 +140,7 @@ class OfferFailure(StrEnum):
     FAILED = "failed"
     TIMEOUT = "timeout"
     CANCELED = "canceled"  # not the counsellor's doing: does not count as a miss
+    NOT_PLACED = "not_placed"  # Twilio could not be reached to ring them: not a miss either
 
 
 @dataclass(frozen=True)

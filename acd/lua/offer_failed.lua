@@ -4,11 +4,15 @@
 -- KEYS[C+1] acd:reservation:<rid>   KEYS[C+2] acd:caller:<CallSid>   KEYS[C+3] acd:counsellor:<id>
 -- ARGV[1..2]  now (ms), settings JSON (lib.lua)
 -- ARGV[3] reservation id   ARGV[4] CallSid   ARGV[5] counsellor id
--- ARGV[6] reason: declined | no-answer | busy | failed | timeout | canceled
+-- ARGV[6] reason: declined | no-answer | busy | failed | timeout | canceled | not_placed
 -- Returns "failed" | "noop" (unknown, or no longer pending: idempotent, late) | "mismatch"
 -- A counsellor below max_misses is available again with idle-since = now: they go behind
 -- the other idle counsellors, so the next one is tried. "canceled" is not their doing: no miss,
--- and they keep their idle-since.
+-- and they keep their idle-since. Nor are "not_placed" (Twilio's REST API could not be reached
+-- to ring them) and a "timeout" before their phone ever rang (no counsellor leg recorded: the
+-- REST call still being retried, or its job lost with a worker): no miss, idle-since kept.
+-- "failed" (a permanent REST error such as a bad endpoint, or a leg that failed) is a miss,
+-- so that a counsellor who cannot be rung is set aside rather than offered again and again.
 
 local res_key, caller_key, counsellor_key = KEYS[C + 1], KEYS[C + 2], KEYS[C + 3]
 local rid, sid, cid, reason = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -34,7 +38,8 @@ end
 local c = hgetall(counsellor_key)
 local missed
 if c.state == 'reserved' and c.rid == rid then
-  if reason == 'canceled' then
+  local never_rang = reason == 'not_placed' or (reason == 'timeout' and not r.counsellor_call_sid)
+  if reason == 'canceled' or never_rang then
     set_counsellor_state(counsellor_key, cid, 'available', nil, tonumber(c.idle_since))
   else
     missed = redis.call('HINCRBY', counsellor_key, 'missed', 1)

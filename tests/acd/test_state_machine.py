@@ -425,7 +425,8 @@ class AcdMachine(RuleBasedStateMachine):
         mc.state, mc.rid = WAITING, None
         counsellor = self.m.counsellors[r.cid]
         counsellor.rid = None
-        if reason == "canceled":
+        never_rang = reason == "not_placed" or (reason == "timeout" and r.leg is None)
+        if reason == "canceled" or never_rang:
             counsellor.state = "available"
         else:
             counsellor.missed += 1

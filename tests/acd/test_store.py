@@ -493,9 +493,24 @@ def test_below_max_misses_the_counsellor_goes_behind_the_other_idle(
     assert r2 is None  # CA1 is with bob; amina waits for the next caller
     acd.enqueue(caller("CA2", clock.now()))
     r3 = acd.reserve_next()
+    assert acd.offer_placed(r3.id, "CAleg3")  # her phone rang this time
     acd.offer_failed(r3.id, "timeout")
     c = acd.get_counsellor("amina")
     assert (c.state, c.reason, c.missed) == (CounsellorState.BREAK, "missed", 2)
+
+
+@pytest.mark.parametrize("reason", ["timeout", "not_placed"])
+def test_an_offer_that_never_rang_is_not_a_miss(acd, clock, make_counsellor, reason) -> None:
+    """Twilio's REST API out of reach (or the job lost with a worker): the offer is released or
+    times out before any leg was placed. Not the counsellor's doing: no miss, her idle-since
+    kept, and the caller keeps their place."""
+    r = offered(acd, clock, make_counsellor)
+    clock.advance(30)
+    assert acd.offer_failed(r.id, reason)
+    c = acd.get_counsellor("amina")
+    assert (c.state, c.missed) == (CounsellorState.AVAILABLE, 0)
+    assert c.idle_since < clock.now() - timedelta(seconds=29)
+    assert acd.position("CA1") == 1
 
 
 def test_a_canceled_offer_is_not_a_miss(acd, clock, make_counsellor) -> None:

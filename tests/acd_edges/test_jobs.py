@@ -218,16 +218,21 @@ def test_twilio_failures_are_retried_by_rq_until_the_offer_is_placed(
 def test_an_offer_twilio_keeps_refusing_is_released_after_the_last_retry(
     runtime, acd, caller, counsellor, twilio_http, worker_queue
 ) -> None:
-    """Four failures: RQ records the job as failed; offer_failed(failed), caller keeps place."""
+    """Four failures: RQ records the job as failed; offer_failed(failed), the caller keeps their
+    place, and the counsellor, whose phone never rang, counts no miss: the next dispatch offers
+    her the same caller again (Twilio answers this time)."""
     counsellor("amina")
     call = caller(1)
     twilio_http.fail_next = [500] * 4
     jobs.request_dispatch(runtime)
     worker_queue.work(burst=True)
-    assert offer_attempts(twilio_http) == 4
+    assert offer_attempts(twilio_http) == 5
     reservation = acd.get_reservation("1")
-    assert (reservation.status, reservation.reason) == (ReservationStatus.FAILED, "failed")
-    assert acd.caller_state(call) == "waiting" and acd.position(call) == 1
+    assert (reservation.status, reservation.reason) == (ReservationStatus.FAILED, "not_placed")
+    assert acd.position(call) == 1
+    again = acd.get_reservation("2")
+    assert (again.call_sid, again.counsellor_id, again.status) == (call, "amina", "pending")
+    assert acd.get_counsellor("amina").missed == 0
     assert len(FailedJobRegistry(queue=runtime.queue)) == 1
 
 
@@ -241,7 +246,10 @@ def test_a_permanent_twilio_error_is_not_retried(
     jobs.request_dispatch(runtime)
     worker_queue.work(burst=True)
     assert offer_attempts(twilio_http) == 1
-    assert acd.get_reservation("1").status is ReservationStatus.FAILED
+    reservation = acd.get_reservation("1")
+    assert (reservation.status, reservation.reason) == (ReservationStatus.FAILED, "failed")
+    c = acd.get_counsellor("amina")  # a miss: set aside, not rung again and again
+    assert (c.state, c.reason, c.missed) == (CounsellorState.BREAK, "missed", 1)
 
 
 def test_an_offer_over_before_it_is_placed_is_not_dialled(
