@@ -141,6 +141,8 @@ def redis_crash(ctx: FaultContext) -> None:
 
 #: A held REST answer comes this many times the app's client timeout late: too late.
 REST_HOLD_FACTOR = 1.2
+#: A slow REST answer comes this many times the app's client timeout late: in time.
+SLOW_FACTOR = 0.5
 
 
 def _faults_for_window(**settings: float) -> Callable[[FaultContext], None]:
@@ -150,6 +152,8 @@ def _faults_for_window(**settings: float) -> Callable[[FaultContext], None]:
             setattr(cfg, name, value)
         if cfg.rest_timeout_rate:  # answers held past the app's client timeout
             cfg.rest_timeout_s = REST_HOLD_FACTOR * ctx.product.http_timeout
+        if cfg.rest_delay_s:  # slow, but within the app's client timeout
+            cfg.rest_delay_s = SLOW_FACTOR * ctx.product.http_timeout
         try:
             while ctx.sleep(0.5):
                 pass
@@ -196,7 +200,9 @@ SCENARIOS = {
             _faults_for_window(rest_timeout_rate=0.25),
         ),
         Scenario(
-            "rest-slow", "Twilio REST: every answer 2 s late", _faults_for_window(rest_delay_s=2.0)
+            "rest-slow",
+            "Twilio REST: every answer half the client timeout late (5 s on the run's clock)",
+            _faults_for_window(rest_delay_s=1.0),
         ),
         Scenario(
             "callbacks",
