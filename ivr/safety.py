@@ -14,9 +14,14 @@ When ``/voice/rejoin`` or ``/voice/fallback`` fail themselves (Redis restarting,
 failover), the caller is not cut off: they hear "please stay on the line", a pause of
 `HOLD_PAUSE_S`, and ``/voice/rejoin`` is tried again, `MAX_REJOIN_ATTEMPTS` times in all
 (``?attempt=N`` counts them: no loop), about a minute; only then the alternatives and goodbye.
+A counsellor whose offer's whisper or key press failed is treated alike: the apology, a pause,
+and the whisper again (``/voice/offer/<rid>?attempt=N``, which knows an offer that is over),
+rather than a hang-up that would count as declining the offer.
 """
 
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, Response, current_app, render_template, request
 
@@ -34,6 +39,11 @@ RETRIED = frozenset({"ivr.rejoin", "ivr.fallback"})
 #: enough to ride out a Redis restart or a Sentinel failover (10-30 s).
 MAX_REJOIN_ATTEMPTS = 8
 HOLD_PAUSE_S = 5
+#: A counsellor's offer routes, whose failure plays the whisper again (a few times).
+OFFER_ROUTES = frozenset({"acd.offer_twiml", "acd.offer_answer", "acd.offer_fallback"})
+MAX_OFFER_ATTEMPTS = 4
+OFFER_PAUSE_S = 3
+_RID = re.compile(r"^[0-9]{1,18}$")  # as acd.views
 MINIMAL = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<Response>'
     '<Say language="fr-FR">Désolé, nous rencontrons un problème technique. En cas de danger '
@@ -59,6 +69,11 @@ def voice_error(exc: Exception) -> Response:
     )
     outbound = _form_value("Direction").lower().startswith("outbound")
     rejoin = bool(call_sid) and request.endpoint not in NO_REDIRECT and not outbound
+    rid = str((request.view_args or {}).get("rid", ""))
+    if outbound and request.endpoint in OFFER_ROUTES and _RID.match(rid):
+        attempt = _attempt()
+        if attempt < MAX_OFFER_ATTEMPTS:
+            return offer_again_twiml(rid, attempt + 1)
     if rejoin and request.endpoint in RETRIED:
         attempt = _attempt()
         if attempt < MAX_REJOIN_ATTEMPTS:
@@ -77,6 +92,25 @@ def hold_twiml(attempt: int) -> Response:
             lines=[prompt(config, config.helpline.default_language, "acd.please_hold")],
             pause=HOLD_PAUSE_S,
             redirect_url=runtime.public_url(f"{REJOIN_PATH}?attempt={attempt}"),
+        )
+    except Exception:  # the last resort must not fail (logged with its traceback)
+        log.exception("safe_twiml_failed")
+        body = MINIMAL
+    return twiml(body)
+
+
+def offer_again_twiml(rid: str, attempt: int) -> Response:
+    """The counsellor hears the apology, a pause, then the offer's whisper again."""
+    try:
+        from acd.twilio_ops import offer_path  # acd's views import this module
+
+        runtime = current_app.extensions["helpline"]
+        config = runtime.config
+        body = render_template(
+            "safe.xml",
+            lines=[prompt(config, config.helpline.default_language, "ivr.apology")],
+            pause=OFFER_PAUSE_S,
+            redirect_url=runtime.public_url(f"{offer_path(rid)}?attempt={attempt}"),
         )
     except Exception:  # the last resort must not fail (logged with its traceback)
         log.exception("safe_twiml_failed")

@@ -4,6 +4,7 @@ killed) must not drop a caller a counsellor has already accepted."""
 from __future__ import annotations
 
 from acd import jobs
+from acd import views as acd_views
 from acd.model import ReservationStatus
 from tests.acd_edges.conftest import offer_url, twiml
 from tests.conftest import PUBLIC
@@ -61,3 +62,40 @@ def test_an_accepted_caller_whose_bridge_request_failed_goes_to_the_conference(
     answer = twiml(twilio.post("/voice/fallback", form))
     assert answer.find("Dial/Conference").text == f"res-{rid}"
     assert "Hangup" not in answer.verbs()[:1]
+
+
+def test_a_counsellors_key_press_meeting_redis_down_whispers_again_then_accepts(
+    runtime, acd, caller, counsellor, wait, twilio, monkeypatch
+) -> None:
+    """Found by the redis-restart run: the key press failed (Redis down), the counsellor heard
+    the apology and was hung up on, which counted as declining and set her aside. Now she hears
+    the apology, a pause and the whisper again, and her next key press accepts; a lasting
+    outage ends the leg after a few attempts (counted in the URL)."""
+    from ivr import safety
+
+    call, rid, leg = offered(runtime, acd, caller, counsellor, wait)
+    form = {"CallSid": leg, "Digits": "1", "Direction": "outbound-api"}
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    with monkeypatch.context() as m:
+        m.setattr(jobs, "accept_and_bridge", down)
+        again = twiml(twilio.post(f"/voice/offer/{rid}/answer", form))
+        assert again.verbs() == ["Say", "Pause", "Redirect"]
+        assert again.find("Redirect").text == offer_url(rid) + "?attempt=1"
+        # the outage lasts: the whisper fails too, a few times, then the leg ends kindly
+        m.setattr(acd_views, "_counsellor_language", down)
+        path = f"/voice/offer/{rid}?attempt=1"
+        for n in range(2, safety.MAX_OFFER_ATTEMPTS + 1):
+            more = twiml(twilio.post(path, {"CallSid": leg, "Direction": "outbound-api"}))
+            path = more.find("Redirect").text.removeprefix(PUBLIC)
+            assert path == f"/voice/offer/{rid}?attempt={n}"
+        last = twiml(twilio.post(path, {"CallSid": leg, "Direction": "outbound-api"}))
+        assert last.verbs() == ["Say", "Hangup"]
+    assert acd.get_reservation(rid).status is ReservationStatus.PENDING  # nothing declined
+    whisper = twiml(twilio.post(f"/voice/offer/{rid}?attempt=1", {"CallSid": leg}))
+    assert whisper.find("Gather").get("action") == offer_url(rid, "/answer")
+    answer = twiml(twilio.post(f"/voice/offer/{rid}/answer", form))
+    assert answer.find("Dial/Conference").text == f"res-{rid}"
+    assert acd.caller_state(call) == "answered"
