@@ -16,7 +16,8 @@ failover), the caller is not cut off: they hear "please stay on the line", a pau
 (``?attempt=N`` counts them: no loop), about a minute; only then the alternatives and goodbye.
 A counsellor whose offer's whisper or key press failed is treated alike: the apology, a pause,
 and the whisper again (``/voice/offer/<rid>?attempt=N``, which knows an offer that is over),
-rather than a hang-up that would count as declining the offer.
+rather than a hang-up that would count as declining the offer; and so is a caller we are
+calling back (virtual hold) whose leg's TwiML failed: ``/voice/callback/<rid>?attempt=N``.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ RETRIED = frozenset({"ivr.rejoin", "ivr.fallback"})
 #: enough to ride out a Redis restart or a Sentinel failover (10-30 s).
 MAX_REJOIN_ATTEMPTS = 8
 HOLD_PAUSE_S = 5
-#: A counsellor's offer routes, whose failure plays the whisper again (a few times).
+#: Routes of legs we placed whose failure plays their first TwiML again (a few times): a
+#: counsellor's offer (the whisper again) and a caller's callback leg.
 OFFER_ROUTES = frozenset({"acd.offer_twiml", "acd.offer_answer", "acd.offer_fallback"})
+CALLBACK_ROUTES = frozenset({"acd.callback_leg"})
 MAX_OFFER_ATTEMPTS = 4
 OFFER_PAUSE_S = 3
 _RID = re.compile(r"^[0-9]{1,18}$")  # as acd.views
@@ -70,10 +73,11 @@ def voice_error(exc: Exception) -> Response:
     outbound = _form_value("Direction").lower().startswith("outbound")
     rejoin = bool(call_sid) and request.endpoint not in NO_REDIRECT and not outbound
     rid = str((request.view_args or {}).get("rid", ""))
-    if outbound and request.endpoint in OFFER_ROUTES and _RID.match(rid):
+    again = request.endpoint in OFFER_ROUTES or request.endpoint in CALLBACK_ROUTES
+    if outbound and again and _RID.match(rid):
         attempt = _attempt()
         if attempt < MAX_OFFER_ATTEMPTS:
-            return offer_again_twiml(rid, attempt + 1)
+            return leg_again_twiml(rid, attempt + 1, callback=request.endpoint in CALLBACK_ROUTES)
     if rejoin and request.endpoint in RETRIED:
         attempt = _attempt()
         if attempt < MAX_REJOIN_ATTEMPTS:
@@ -99,10 +103,11 @@ def hold_twiml(attempt: int) -> Response:
     return twiml(body)
 
 
-def offer_again_twiml(rid: str, attempt: int) -> Response:
-    """The counsellor hears the apology, a pause, then the offer's whisper again."""
+def leg_again_twiml(rid: str, attempt: int, *, callback: bool = False) -> Response:
+    """The apology, a pause, then the leg's first TwiML again: the offer's whisper for a
+    counsellor, the way into the conference for a caller called back (``callback``)."""
     try:
-        from acd.twilio_ops import offer_path  # acd's views import this module
+        from acd.twilio_ops import callback_path, offer_path  # acd's views import this module
 
         runtime = current_app.extensions["helpline"]
         config = runtime.config
@@ -110,7 +115,9 @@ def offer_again_twiml(rid: str, attempt: int) -> Response:
             "safe.xml",
             lines=[prompt(config, config.helpline.default_language, "ivr.apology")],
             pause=OFFER_PAUSE_S,
-            redirect_url=runtime.public_url(f"{offer_path(rid)}?attempt={attempt}"),
+            redirect_url=runtime.public_url(
+                f"{(callback_path if callback else offer_path)(rid)}?attempt={attempt}"
+            ),
         )
     except Exception:  # the last resort must not fail (logged with its traceback)
         log.exception("safe_twiml_failed")

@@ -214,6 +214,31 @@ def test_the_turn_of_a_virtual_caller_calls_them_back_into_the_conference(
     assert counsellor_leg.data["To"] == "client:amina"
 
 
+def test_a_called_back_caller_whose_leg_meets_an_error_is_held_then_joined(
+    twilio, runtime, acd, first_is_virtual, monkeypatch
+) -> None:
+    """The callback leg's TwiML failed (Redis restarting): the caller we called back hears the
+    apology, a pause, and the same TwiML again (counted), instead of being hung up on; once it
+    works they join their counsellor."""
+    from acd import views as acd_views
+
+    rid = offer_and_accept(twilio, runtime, acd)
+    form = {"CallSid": CALLBACK_LEG, "Direction": "outbound-api"}
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    with monkeypatch.context() as m:
+        m.setattr(acd_views, "_caller_language", down)
+        held = twiml(twilio.post(f"/voice/callback/{rid}", form))
+    assert held.verbs() == ["Say", "Pause", "Redirect"]
+    assert held.find("Redirect").text == f"{PUBLIC}/voice/callback/{rid}?attempt=1"
+    answer = twiml(twilio.post(f"/voice/callback/{rid}?attempt=1", form))
+    assert answer.find("Dial/Conference").text == f"res-{rid}"
+    record = runtime.redis.hgetall(runtime.keys.call(first_is_virtual))
+    assert (record["outcome"], record["reason"]) == ("answered", "callback")
+
+
 def test_an_unanswered_callback_frees_the_counsellor_and_is_tried_again_later(
     twilio, runtime, acd, first_is_virtual, twilio_http
 ) -> None:
