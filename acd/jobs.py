@@ -32,6 +32,7 @@ from acd.store import Acd
 from helpline import periodic
 from helpline.log import get_logger
 from helpline.runtime import Runtime, get_runtime
+from ivr.callrecord import FINAL_STATUSES
 
 log = get_logger("acd.jobs")
 
@@ -46,8 +47,6 @@ DISPATCH_FLAG_TTL_S = 10
 #: counsellor on a call is still up (`check_calls`): a lost status callback frees them this
 #: long after the call ended, at most (plus a sweep).
 CALL_CHECK_EVERY_S = 60
-#: Twilio's statuses of a call that is over.
-FINAL_CALL_STATUSES = frozenset({"completed", "canceled", "failed", "busy", "no-answer"})
 #: Offers made by one dispatch at most (each one is a REST call); the next dispatch goes on.
 MAX_OFFERS_PER_DISPATCH = 100
 #: Finished jobs are not worth keeping; failed ones are kept a day for inspection.
@@ -375,13 +374,10 @@ def check_calls(runtime: Runtime, acd: Acd) -> list[str]:
         return []
     now, every = runtime.clock.now(), call_check_every(runtime)
     rids = []
-    for cid in on_call:
-        counsellor = acd.get_counsellor(cid)
-        if counsellor is None or not counsellor.reservation_id:
-            continue
-        if (now - counsellor.state_since).total_seconds() < CALL_CHECK_EVERY_S:
-            continue
+    for counsellor in acd.get_counsellors(on_call):
         rid = counsellor.reservation_id
+        if not rid or (now - counsellor.state_since).total_seconds() < CALL_CHECK_EVERY_S:
+            continue
         if runtime.redis.set(runtime.keys.call_check(rid), "1", nx=True, ex=max(1, round(every))):
             _enqueue(runtime, check_call, rid, retry=True)
             rids.append(rid)
@@ -406,7 +402,7 @@ def check_call(rid: str) -> str:
         if not twilio_ops.is_gone(exc):
             raise  # RQ retries; the next sweep's check comes anyway
         status = "gone"
-    if status not in FINAL_CALL_STATUSES and status != "gone":
+    if status != "gone" and status not in FINAL_STATUSES:
         return "live"
     ended = counsellor_leg_completed(runtime, acd, rid)
     log.warning(

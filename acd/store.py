@@ -574,7 +574,12 @@ class Acd:
 
     def list_counsellors(self) -> list[Counsellor]:
         """Every counsellor, by id."""
-        ids = sorted(cast(set[str], self.redis.smembers(self.keys.counsellors)))
+        return self.get_counsellors(
+            sorted(cast(set[str], self.redis.smembers(self.keys.counsellors)))
+        )
+
+    def get_counsellors(self, ids: list[str]) -> list[Counsellor]:
+        """The counsellors of ``ids`` that exist, in that order (one round trip)."""
         pipe = self.redis.pipeline(transaction=False)
         for cid in ids:
             pipe.hgetall(self.keys.counsellor(cid))

@@ -139,21 +139,20 @@ def redis_crash(ctx: FaultContext) -> None:
             return
 
 
-#: A held REST answer comes this many times the app's client timeout late: too late.
-REST_HOLD_FACTOR = 1.2
-#: A slow REST answer comes this many times the app's client timeout late: in time.
-SLOW_FACTOR = 0.5
+@dataclass(frozen=True)
+class TimesTimeout:
+    """A duration of ``factor`` times the app's Twilio client timeout (TWILIO_HTTP_TIMEOUT)."""
+
+    factor: float
 
 
-def _faults_for_window(**settings: float) -> Callable[[FaultContext], None]:
+def _faults_for_window(**settings: float | TimesTimeout) -> Callable[[FaultContext], None]:
     def play(ctx: FaultContext) -> None:
         cfg = ctx.product.sim.config.faults
+        timeout = ctx.product.http_timeout
         for name, value in settings.items():
-            setattr(cfg, name, value)
-        if cfg.rest_timeout_rate:  # answers held past the app's client timeout
-            cfg.rest_timeout_s = REST_HOLD_FACTOR * ctx.product.http_timeout
-        if cfg.rest_delay_s:  # slow, but within the app's client timeout
-            cfg.rest_delay_s = SLOW_FACTOR * ctx.product.http_timeout
+            seconds = value.factor * timeout if isinstance(value, TimesTimeout) else value
+            setattr(cfg, name, seconds)
         try:
             while ctx.sleep(0.5):
                 pass
@@ -197,12 +196,12 @@ SCENARIOS = {
         Scenario(
             "rest-timeout",
             "Twilio REST: a quarter of requests served but never answered in time",
-            _faults_for_window(rest_timeout_rate=0.25),
+            _faults_for_window(rest_timeout_rate=0.25, rest_timeout_s=TimesTimeout(1.2)),
         ),
         Scenario(
             "rest-slow",
             "Twilio REST: every answer half the client timeout late (5 s on the run's clock)",
-            _faults_for_window(rest_delay_s=1.0),
+            _faults_for_window(rest_delay_s=TimesTimeout(0.5)),
         ),
         Scenario(
             "callbacks",

@@ -26,6 +26,7 @@ import re
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from acd.twilio_ops import callback_path, offer_path
 from helpline.log import get_logger
 from ivr.prompts import prompt
 from ivr.twilio_form import CALL_SID
@@ -88,41 +89,14 @@ def voice_error(exc: Exception) -> Response:
 
 def hold_twiml(attempt: int) -> Response:
     """ "Please stay on the line", a pause, then ``/voice/rejoin`` again (its ``attempt``)."""
-    try:
-        runtime = current_app.extensions["helpline"]
-        config = runtime.config
-        body = render_template(
-            "safe.xml",
-            lines=[prompt(config, config.helpline.default_language, "acd.please_hold")],
-            pause=HOLD_PAUSE_S,
-            redirect_url=runtime.public_url(f"{REJOIN_PATH}?attempt={attempt}"),
-        )
-    except Exception:  # the last resort must not fail (logged with its traceback)
-        log.exception("safe_twiml_failed")
-        body = MINIMAL
-    return twiml(body)
+    return _document(["acd.please_hold"], HOLD_PAUSE_S, f"{REJOIN_PATH}?attempt={attempt}")
 
 
 def leg_again_twiml(rid: str, attempt: int, *, callback: bool = False) -> Response:
     """The apology, a pause, then the leg's first TwiML again: the offer's whisper for a
     counsellor, the way into the conference for a caller called back (``callback``)."""
-    try:
-        from acd.twilio_ops import callback_path, offer_path  # acd's views import this module
-
-        runtime = current_app.extensions["helpline"]
-        config = runtime.config
-        body = render_template(
-            "safe.xml",
-            lines=[prompt(config, config.helpline.default_language, "ivr.apology")],
-            pause=OFFER_PAUSE_S,
-            redirect_url=runtime.public_url(
-                f"{(callback_path if callback else offer_path)(rid)}?attempt={attempt}"
-            ),
-        )
-    except Exception:  # the last resort must not fail (logged with its traceback)
-        log.exception("safe_twiml_failed")
-        body = MINIMAL
-    return twiml(body)
+    path = (callback_path if callback else offer_path)(rid)
+    return _document(["ivr.apology"], OFFER_PAUSE_S, f"{path}?attempt={attempt}")
 
 
 def _attempt() -> int:
@@ -133,19 +107,27 @@ def _attempt() -> int:
 
 def safe_twiml(*, rejoin: bool, counsellor: bool = False) -> Response:
     """Apology and alternatives, then back to the queue (``rejoin``) or hang up."""
+    ids = ["ivr.apology"] if counsellor else ["ivr.apology", "ivr.alternatives"]
+    if not rejoin and not counsellor:
+        ids.append("ivr.goodbye")
+    return _document(ids, None, REJOIN_PATH if rejoin else None)
+
+
+def _document(prompt_ids: list[str], pause: int | None, redirect_path: str | None) -> Response:
+    """safe.xml: the prompts (the line's default language), an optional pause, then a redirect
+    to ``redirect_path`` or a hang-up. The last resort: if anything fails, a constant
+    document (logged with its traceback)."""
     try:
         runtime = current_app.extensions["helpline"]
         config = runtime.config
         language = config.helpline.default_language
-        ids = ["ivr.apology"] if counsellor else ["ivr.apology", "ivr.alternatives"]
-        if not rejoin and not counsellor:
-            ids.append("ivr.goodbye")
         body = render_template(
             "safe.xml",
-            lines=[prompt(config, language, i) for i in ids],
-            redirect_url=runtime.public_url(REJOIN_PATH) if rejoin else None,
+            lines=[prompt(config, language, i) for i in prompt_ids],
+            pause=pause,
+            redirect_url=runtime.public_url(redirect_path) if redirect_path else None,
         )
-    except Exception:  # the last resort must not fail (logged with its traceback)
+    except Exception:  # the last resort must not fail
         log.exception("safe_twiml_failed")
         body = MINIMAL
     return twiml(body)

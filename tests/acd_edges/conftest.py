@@ -152,6 +152,11 @@ def wait(twilio: TwilioClient) -> Callable[..., Twiml]:
     return ask
 
 
+def redis_down(*args: object, **kwargs: object) -> None:
+    """Stands in for anything that would reach Redis while it is down."""
+    raise ConnectionError("redis down")
+
+
 def offer_url(rid: str, suffix: str = "") -> str:
     """Absolute URL of an offer route, as Twilio is told it."""
     return f"{PUBLIC}/voice/offer/{rid}{suffix}"

@@ -13,7 +13,7 @@ from acd import jobs
 from acd.callback import Callbacks
 from acd.model import CounsellorState
 from tests.acd.test_callback import everything_in_redis
-from tests.acd_edges.conftest import PUBLIC, QUEUE_SID, sid, twiml
+from tests.acd_edges.conftest import PUBLIC, QUEUE_SID, redis_down, sid, twiml
 from tests.acd_edges.test_offers import AMINA_LEG
 
 NUMBER = "+33612345678"
@@ -225,11 +225,8 @@ def test_a_called_back_caller_whose_leg_meets_an_error_is_held_then_joined(
     rid = offer_and_accept(twilio, runtime, acd)
     form = {"CallSid": CALLBACK_LEG, "Direction": "outbound-api"}
 
-    def down(*args, **kwargs):
-        raise ConnectionError("redis down")
-
     with monkeypatch.context() as m:
-        m.setattr(acd_views, "_caller_language", down)
+        m.setattr(acd_views, "_caller_language", redis_down)
         held = twiml(twilio.post(f"/voice/callback/{rid}", form))
     assert held.verbs() == ["Say", "Pause", "Redirect"]
     assert held.find("Redirect").text == f"{PUBLIC}/voice/callback/{rid}?attempt=1"

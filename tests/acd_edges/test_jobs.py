@@ -16,7 +16,7 @@ from twilio.rest import Client
 from acd import jobs, twilio_ops
 from acd.model import CounsellorState, GoneResult, ReservationStatus
 from helpline.runtime import Runtime
-from tests.acd_edges.conftest import sid
+from tests.acd_edges.conftest import redis_down, sid
 
 AMINA_LEG = sid(1)
 
@@ -65,10 +65,7 @@ def test_dispatch_requests_are_shared_while_one_is_pending(
 def test_a_dispatch_request_never_fails_its_caller(runtime, monkeypatch) -> None:
     """Redis down: False (the sweep will dispatch), no exception in the webhook."""
 
-    def down(*args: object, **kwargs: object) -> None:
-        raise ConnectionError("redis down")
-
-    monkeypatch.setattr(runtime.redis, "set", down)
+    monkeypatch.setattr(runtime.redis, "set", redis_down)
     assert jobs.request_dispatch(runtime) is False
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from acd import jobs
 from acd import views as acd_views
 from acd.model import ReservationStatus
-from tests.acd_edges.conftest import offer_url, twiml
+from tests.acd_edges.conftest import offer_url, redis_down, twiml
 from tests.conftest import PUBLIC
 
 
@@ -76,16 +76,13 @@ def test_a_counsellors_key_press_meeting_redis_down_whispers_again_then_accepts(
     call, rid, leg = offered(runtime, acd, caller, counsellor, wait)
     form = {"CallSid": leg, "Digits": "1", "Direction": "outbound-api"}
 
-    def down(*args, **kwargs):
-        raise ConnectionError("redis down")
-
     with monkeypatch.context() as m:
-        m.setattr(jobs, "accept_and_bridge", down)
+        m.setattr(jobs, "accept_and_bridge", redis_down)
         again = twiml(twilio.post(f"/voice/offer/{rid}/answer", form))
         assert again.verbs() == ["Say", "Pause", "Redirect"]
         assert again.find("Redirect").text == offer_url(rid) + "?attempt=1"
         # the outage lasts: the whisper fails too, a few times, then the leg ends kindly
-        m.setattr(acd_views, "_counsellor_language", down)
+        m.setattr(acd_views, "_counsellor_language", redis_down)
         path = f"/voice/offer/{rid}?attempt=1"
         for n in range(2, safety.MAX_OFFER_ATTEMPTS + 1):
             more = twiml(twilio.post(path, {"CallSid": leg, "Direction": "outbound-api"}))
